@@ -1,0 +1,113 @@
+"""Fixtures: a local cluster per test module, and clients that talk to it as users do."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from localcluster import cli
+
+
+class LocalCluster:
+    """A running local cluster and the ways a test reaches it."""
+
+    def __init__(self, server, endpoints: dict[str, Any], directory: str):
+        self.server = server
+        self.cluster = server.cluster
+        self.endpoints = endpoints
+        self.dir = directory
+        self.url = endpoints["kubernetes"]["url"]
+        self.kubeconfig = endpoints["kubernetes"]["kubeconfig"]
+        self.kubeconfig_restricted = endpoints["kubernetes"]["kubeconfig_restricted"]
+
+    def api_client(self, restricted: bool = False):
+        """A ``kubernetes.client.ApiClient`` from the kubeconfig, as kubernetes.core builds one."""
+        from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+        configuration = client.Configuration()
+        config.load_kube_config(config_file=self.kubeconfig_restricted if restricted else self.kubeconfig,
+                                client_configuration=configuration)
+        configuration.retries = 0
+        return client.ApiClient(configuration)
+
+    def hook(self, what: str, method: str = "GET", body: Any = None) -> Any:
+        """Call a test hook (request log, faults, settings, backends) as the admin."""
+        context = ssl.create_default_context(cafile=self.endpoints["kubernetes"]["ca"])
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/_localcluster/{what}", data=data, method=method,
+                                         headers={"Authorization": "Bearer " + self.endpoints["kubernetes"]["admin_token"],
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+            return json.load(answer)
+
+    def http(self, method: str, path: str, body: Any = None, content_type: str = "application/json", restricted: bool = False,
+             headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
+        """A raw request as the admin (or restricted) user: (status, decoded JSON or text, headers)."""
+        context = ssl.create_default_context(cafile=self.endpoints["kubernetes"]["ca"])
+        token = self.endpoints["kubernetes"]["restricted_token" if restricted else "admin_token"]
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        data = body.encode() if isinstance(body, str) else body
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Authorization": "Bearer " + token, "Content-Type": content_type, **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+                code, raw, got = answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as err:
+            code, raw, got = err.code, err.read(), dict(err.headers)
+        try:
+            return code, json.loads(raw), got
+        except ValueError:
+            return code, raw.decode(errors="replace"), got
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log."""
+        return self.hook("requests")["requests"]
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        self.hook("requests", "DELETE")
+
+    def writes(self) -> list[dict[str, Any]]:
+        """Requests that changed, or would have changed, the cluster (dry runs and access reviews are not writes)."""
+        return [r for r in self.requests() if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and not r["dry_run"]
+                and not r["path"].endswith("reviews")]
+
+    def kubectl(self, *args: str, restricted: bool = False, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """Run the PyPI kubectl against this cluster."""
+        kubectl = os.path.join(os.path.dirname(sys.executable), "kubectl")
+        env = dict(os.environ, KUBECONFIG=self.kubeconfig_restricted if restricted else self.kubeconfig, HOME=self.dir)
+        result = subprocess.run([kubectl, *args], capture_output=True, text=True, env=env, input=stdin, timeout=120, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+def _start(tmp_path_factory, profile: str, nodes: str) -> tuple[LocalCluster, Any]:
+    directory = str(tmp_path_factory.mktemp(f"localcluster-{profile}"))
+    server, endpoints = cli.start(directory, profile=profile, nodes=nodes, ready_delay=0.1)
+    return LocalCluster(server, endpoints, directory), server
+
+
+@pytest.fixture(scope="module")
+def localcluster(request, tmp_path_factory):
+    """A fresh cluster for the test module (profile 1.30, 3 GKE-like nodes unless parametrized)."""
+    profile, nodes = getattr(request, "param", ("1.30", "gke"))
+    handle, server = _start(tmp_path_factory, profile, nodes)
+    yield handle
+    cli.stop(server)
+
+
+@pytest.fixture(scope="module", params=["1.8", "1.15", "1.30"])
+def any_profile(request, tmp_path_factory):
+    """One cluster per profile."""
+    handle, server = _start(tmp_path_factory, request.param, "gke")
+    yield handle
+    cli.stop(server)

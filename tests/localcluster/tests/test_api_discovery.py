@@ -1,0 +1,69 @@
+"""Discovery per profile: what each Kubernetes release served, and the 404 for what it did not."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+GIT_VERSION_PREFIX = {"1.8": "v1.8.", "1.15": "v1.15.", "1.30": "v1.30."}
+
+
+def test_version_matches_the_profile(any_profile):
+    info = client.VersionApi(any_profile.api_client()).get_code()
+    assert info.git_version.startswith(GIT_VERSION_PREFIX[any_profile.cluster.profile])
+    assert info.major == "1"
+
+
+def test_core_v1_lists_resources_with_kind_namespaced_verbs_and_short_names(any_profile):
+    code, body, _ = any_profile.http("GET", "/api/v1")
+    assert code == 200 and body["kind"] == "APIResourceList" and body["groupVersion"] == "v1"
+    by_name = {r["name"]: r for r in body["resources"]}
+    assert by_name["namespaces"]["namespaced"] is False and "ns" in by_name["namespaces"]["shortNames"]
+    assert by_name["configmaps"]["kind"] == "ConfigMap" and by_name["configmaps"]["namespaced"] is True
+    assert set(by_name["pods"]["verbs"]) >= {"create", "delete", "get", "list", "patch", "update", "watch"}
+    assert "services/proxy" in by_name
+
+
+@pytest.mark.parametrize("profile, group_version, served", [
+    ("1.8", "apps/v1", False), ("1.8", "apps/v1beta2", True), ("1.8", "extensions/v1beta1", True),
+    ("1.8", "rbac.authorization.k8s.io/v1", True),
+    ("1.15", "apps/v1", True), ("1.15", "extensions/v1beta1", True), ("1.15", "policy/v1beta1", True),
+    ("1.30", "apps/v1", True), ("1.30", "extensions/v1beta1", False), ("1.30", "batch/v1beta1", False),
+    ("1.30", "policy/v1beta1", False), ("1.30", "authentication.k8s.io/v1", True),
+])
+def test_group_versions_served_per_profile(any_profile, profile, group_version, served):
+    if any_profile.cluster.profile != profile:
+        pytest.skip("other profile")
+    code, body, _ = any_profile.http("GET", f"/apis/{group_version}")
+    assert (code == 200) is served
+    if not served:
+        assert body["reason"] == "NotFound" and body["message"] == "the server could not find the requested resource"
+    code, groups, _ = any_profile.http("GET", "/apis")
+    listed = {v["groupVersion"] for g in groups["groups"] for v in g["versions"]}
+    assert (group_version in listed) is served
+
+
+def test_requests_to_unserved_versions_get_the_real_404(any_profile):
+    if any_profile.cluster.profile != "1.8":
+        pytest.skip("apps/v1 is served from 1.9")
+    code, body, _ = any_profile.http("POST", "/apis/apps/v1/namespaces/default/deployments", {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                                                           "metadata": {"name": "x"}})
+    assert code == 404 and body["message"] == "the server could not find the requested resource"
+
+
+def test_dynamic_client_finds_kinds_by_api_version(any_profile):
+    dyn = DynamicClient(any_profile.api_client())
+    profile = any_profile.cluster.profile
+    daemonsets = dyn.resources.get(api_version="extensions/v1beta1" if profile != "1.30" else "apps/v1", kind="DaemonSet")
+    assert daemonsets.namespaced and daemonsets.short_names == ["ds"]
+    if profile == "1.8":
+        with pytest.raises(ResourceNotFoundError):
+            dyn.resources.get(api_version="apps/v1", kind="Deployment")
+
+
+def test_openapi_v2_is_served_as_json_with_kind_markers(localcluster):
+    code, body, _ = localcluster.http("GET", "/openapi/v2", headers={"Accept": "application/json"})
+    assert code == 200 and body["swagger"] == "2.0"
+    assert any(d.get("x-kubernetes-group-version-kind", [{}])[0].get("kind") == "Deployment" for d in body["definitions"].values())

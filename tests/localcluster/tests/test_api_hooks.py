@@ -1,0 +1,68 @@
+"""Test hooks: the request log and fault injection, as tests of the collection use them."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+
+def test_request_log_records_method_path_user_type_and_code(localcluster):
+    localcluster.clear_requests()
+    localcluster.http("PATCH", "/api/v1/namespaces/default/configmaps/absent", {"data": {}}, content_type="application/merge-patch+json",
+                      restricted=True)
+    entry = localcluster.requests()[-1]
+    assert (entry["method"], entry["path"], entry["user"], entry["content_type"], entry["code"]) == (
+        "PATCH", "/api/v1/namespaces/default/configmaps/absent", "restricted", "application/merge-patch+json", 403)
+
+
+@pytest.mark.parametrize("status, reason", [(500, "InternalError"), (503, "ServiceUnavailable"), (429, "TooManyRequests")])
+def test_faults_fail_the_next_matching_requests_then_clear(localcluster, status, reason):
+    localcluster.hook("faults", "POST", {"pattern": "^GET /api/v1/namespaces/default/configmaps$", "count": 2, "status": status})
+    core = client.CoreV1Api(localcluster.api_client())
+    for _ in range(2):
+        with pytest.raises(ApiException) as err:
+            core.list_namespaced_config_map("default")
+        assert err.value.status == status and reason in err.value.body
+    assert core.list_namespaced_config_map("default").kind == "ConfigMapList"
+
+
+def test_hanging_fault_outlasts_the_client_timeout(localcluster):
+    localcluster.hook("faults", "POST", {"pattern": "^GET /api/v1/namespaces/default/secrets$", "count": 1, "hang": 1.5})
+    core = client.CoreV1Api(localcluster.api_client())
+    with pytest.raises(Exception) as err:
+        core.list_namespaced_secret("default", _request_timeout=0.5)
+    assert "timed out" in str(err.value).lower() or "timeout" in type(err.value).__name__.lower()
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # pylint: disable=invalid-name
+        body = f"path={self.path} auth={self.headers.get('Authorization')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_service_proxy_forwards_once_the_service_exists_without_the_callers_token(localcluster):
+    backend = http.server.HTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    try:
+        localcluster.hook("backends", "POST", {"namespace": "default", "service": "kibana-logging",
+                                               "url": f"http://127.0.0.1:{backend.server_address[1]}"})
+        path = "/api/v1/namespaces/default/services/kibana-logging/proxy/api/status"
+        code, body, _ = localcluster.http("GET", path)
+        assert code == 404 and body["message"] == 'services "kibana-logging" not found'
+        client.CoreV1Api(localcluster.api_client()).create_namespaced_service("default", {
+            "metadata": {"name": "kibana-logging"}, "spec": {"ports": [{"port": 5601}], "selector": {"k8s-app": "kibana-logging"}}})
+        code, body, _ = localcluster.http("GET", path + "?pretty=true")
+        assert code == 200 and body == "path=/api/status?pretty=true auth=None"
+        assert localcluster.http("GET", path, restricted=True)[0] == 403
+    finally:
+        backend.shutdown()

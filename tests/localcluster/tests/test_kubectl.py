@@ -1,0 +1,56 @@
+"""The PyPI kubectl against the local cluster: get, apply -f, diff, delete."""
+
+from __future__ import annotations
+
+import json
+
+MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: kubectl-test
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: kubectl-test
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+"""
+
+
+def test_kubectl_get_nodes(localcluster):
+    out = localcluster.kubectl("get", "nodes", "-o", "json").stdout
+    assert len(json.loads(out)["items"]) == 3
+    assert "Ready" in localcluster.kubectl("get", "nodes").stdout
+
+
+def test_kubectl_apply_diff_delete(localcluster, tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(MANIFEST)
+    out = localcluster.kubectl("apply", "-f", str(path)).stdout
+    assert "namespace/kubectl-test created" in out and "deployment.apps/web created" in out
+    assert "unchanged" in localcluster.kubectl("apply", "-f", str(path)).stdout
+    assert localcluster.kubectl("diff", "-f", str(path), check=False).returncode == 0
+    path.write_text(MANIFEST.replace("nginx:1.27", "nginx:1.28"))
+    diff = localcluster.kubectl("diff", "-f", str(path), check=False)
+    assert diff.returncode == 1 and "nginx:1.28" in diff.stdout
+    assert localcluster.kubectl("get", "deploy", "web", "-n", "kubectl-test", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+                                ).stdout == "nginx:1.27"
+    assert "deleted" in localcluster.kubectl("delete", "-f", str(path), "--wait=false").stdout
+
+
+def test_kubectl_as_restricted_user_is_forbidden(localcluster):
+    result = localcluster.kubectl("get", "pods", "-n", "kube-system", restricted=True, check=False)
+    assert result.returncode != 0
+    assert 'User "restricted" cannot list resource "pods" in API group "" in the namespace "kube-system"' in result.stderr
