@@ -93,13 +93,17 @@ sanity: setup ## ansible-test sanity on a copy of the collection
 units: setup ## unit tests of plugins and of the local cluster (no tests collected fails)
 	$(BIN)/python -m pytest -q
 
-docs: build ## module docs: antsibull-docs lint, and ansible-doc from the built tarball
+docs: build ## module and role docs: antsibull-docs lint, and ansible-doc from the built tarball
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 	rm -rf tests/output/docs && mkdir -p tests/output/docs
-	$(BIN)/ansible-galaxy collection install --offline --no-deps -p tests/output/docs tests/output/seclog-falco_efk-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs $(BIN)/ansible-galaxy collection install --offline --no-deps --force \
+	  -p tests/output/docs tests/output/seclog-falco_efk-*.tar.gz
 	for module in $$(ls plugins/modules/*.py 2>/dev/null | xargs -rn1 basename | sed 's/\.py$$//'); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs ansible-doc seclog.falco_efk.$$module > /dev/null || exit 1; \
+	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs $(BIN)/ansible-doc seclog.falco_efk.$$module > /dev/null || exit 1; \
 	  echo "ansible-doc seclog.falco_efk.$$module: renders"; done
+	for role in $$(ls roles); do \
+	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs $(BIN)/ansible-doc -t role seclog.falco_efk.$$role > /dev/null || exit 1; \
+	  echo "ansible-doc -t role seclog.falco_efk.$$role: renders"; done
 
 build: setup ## the collection tarball, free of generated and local paths
 	rm -f tests/output/seclog-falco_efk-*.tar.gz && mkdir -p tests/output

@@ -126,7 +126,7 @@ def stop(server: ApiServer) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    server, _ = start(args.dir, args.profile, args.nodes, args.port, args.ready_delay)
+    server, _unused = start(args.dir, args.profile, args.nodes, args.port, args.ready_delay)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

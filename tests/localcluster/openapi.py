@@ -246,7 +246,7 @@ def _marked(profile: str) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, st
                 body = _rewrite_refs(body, {item_src: item_target})
         body["x-kubernetes-group-version-kind"] = [{"group": group, "kind": kind, "version": version}]
         defs[target] = body
-    served_gvs = [(group, version) for group, versions, _ in resources.groups(profile) for version in versions]
+    served_gvs = [(group, version) for group, versions, _unused in resources.groups(profile) for version in versions]
     for name in (_DELETE_OPTIONS, _WATCH_EVENT):
         body = copy.deepcopy(source[name])
         kind = name.rsplit(".", 1)[1]
@@ -522,10 +522,10 @@ def _path_param(param: Any) -> dict[str, Any]:
     """The v2 form of a path-level parameter: "namespace", "pretty" or ("name", kind)."""
     if isinstance(param, tuple):
         return {"description": f"name of the {param[1]}", "in": "path", "name": "name", "required": True, "type": "string",
-                        "uniqueItems": True}
+                "uniqueItems": True}
     if param == "namespace":
         return {"description": "object name and auth scope, such as for teams and projects", "in": "path", "name": "namespace",
-                       "required": True, "type": "string", "uniqueItems": True}
+                "required": True, "type": "string", "uniqueItems": True}
     return {"description": _PARAMS[param]["description"], "in": "query", "name": param, "type": "string", "uniqueItems": True}
 
 
@@ -637,7 +637,7 @@ def openapi_v2(profile: str) -> dict[str, Any]:
 
 def _v3_available(profile: str, group: str, version: str) -> bool:
     # /openapi/v3 went beta (on by default) in 1.24; the older releases answered 404.
-    return profile == "1.30" and any(g == group and version in versions for g, versions, _ in resources.groups(profile))
+    return profile == "1.30" and any(g == group and version in versions for g, versions, _unused in resources.groups(profile))
 
 
 @functools.lru_cache(maxsize=None)
@@ -686,7 +686,7 @@ def openapi_v3_index(profile: str) -> dict[str, Any] | None:
     if profile != "1.30":
         return None
     paths = {}
-    for group, versions, _ in resources.groups(profile):
+    for group, versions, _unused in resources.groups(profile):
         for version in versions:
             key = openapi_v3_path(group, version)
             paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={openapi_v3_hash(profile, group, version)}"}

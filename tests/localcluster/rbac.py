@@ -311,7 +311,7 @@ def aggregate(cluster_roles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     fixed point. Roles without ``aggregationRule`` come back unchanged (as copies).
     """
     by_name = {_name_of(r): copy.deepcopy(r) for r in cluster_roles}
-    for _ in range(len(by_name) + 1):
+    for _unused in range(len(by_name) + 1):
         changed = False
         for name in sorted(by_name):
             role = by_name[name]

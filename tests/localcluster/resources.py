@@ -290,8 +290,8 @@ def _table_1_15() -> list[tuple[str, list[tuple[str, list[tuple[Any, ...]]]]]]:
                                ("v1beta1", [_r("ingresses", "Ingress", ALL, ("ing",), subs=(_status("Ingress"),))])]),
         ("policy", [("v1beta1", [_pdb(), _psp()])]),
         ("rbac.authorization.k8s.io", [("v1", _rbac()), ("v1beta1", _rbac())]),
-        ("storage.k8s.io", [("v1", [_storageclasses(), _r("volumeattachments", "VolumeAttachment", ALL, cluster=True,
-                                                            subs=(_status("VolumeAttachment"),))]),
+        ("storage.k8s.io", [("v1", [_storageclasses(),
+                                    _r("volumeattachments", "VolumeAttachment", ALL, cluster=True, subs=(_status("VolumeAttachment"),))]),
                             ("v1beta1", storage_v1beta1)]),
         ("admissionregistration.k8s.io", [("v1beta1", _webhooks(()))]),
         ("apiextensions.k8s.io", [("v1beta1", _crds(()))]),
@@ -383,7 +383,7 @@ def _served(profile: str) -> tuple[Resource, ...]:
 @functools.lru_cache(maxsize=None)
 def _groups(profile: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     _check(profile)
-    return tuple((group, tuple(v for v, _ in versions), versions[0][0]) for group, versions in _TABLES[profile]())
+    return tuple((group, tuple(v for v, _unused in versions), versions[0][0]) for group, versions in _TABLES[profile]())
 
 
 def served(profile: str) -> list[Resource]:
@@ -414,7 +414,7 @@ def groups(profile: str) -> list[tuple[str, list[str], str]]:
 
 def group_versions(profile: str) -> list[str]:
     """Every served group version as ``kubectl api-versions`` prints them (``v1``, ``apps/v1``)."""
-    return [f"{group}/{version}" if group else version for group, versions, _ in _groups(profile) for version in versions]
+    return [f"{group}/{version}" if group else version for group, versions, _unused in _groups(profile) for version in versions]
 
 
 def storage_key(group: str, plural: str) -> str:
@@ -506,7 +506,7 @@ def _subresource_entry(res: Resource, sub: tuple[str, str, tuple[str, ...]]) -> 
 
 def api_resource_list_body(profile: str, group: str, version: str) -> dict[str, Any] | None:
     """The ``/api/v1`` or ``/apis/<group>/<version>`` answer (``APIResourceList``), or None (a 404)."""
-    if not any(g == group and version in versions for g, versions, _ in _groups(profile)):
+    if not any(g == group and version in versions for g, versions, _unused in _groups(profile)):
         return None
     entries = []
     for res in _served(profile):

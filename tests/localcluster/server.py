@@ -127,7 +127,7 @@ class Cluster:
         for name in ("default", "kube-system", "kube-public") + (("kube-node-lease",) if self.profile != "1.8" else ()):
             self._system_create("", "v1", "Namespace", {"metadata": {"name": name}}, stamp)
         for obj in rbac.bootstrap_policy(self.profile):
-            group, _, version = obj["apiVersion"].rpartition("/")
+            group, _unused, version = obj["apiVersion"].rpartition("/")
             self._system_create(group, version, obj["kind"], obj, stamp)
         self._system_create("", "v1", "Service", {"metadata": {"name": "kubernetes", "namespace": "default",
                                                                "labels": {"component": "apiserver", "provider": "kubernetes"}},
@@ -139,7 +139,7 @@ class Cluster:
                 "allowVolumeExpansion": True, "parameters": {"type": "pd-balanced"}}, stamp)
         node_objs, extra = simulation.node_set(nodes, self.profile)
         for obj in node_objs + extra:
-            group, _, version = obj["apiVersion"].rpartition("/")
+            group, _unused, version = obj["apiVersion"].rpartition("/")
             meta = obj.setdefault("metadata", {})
             if meta.get("namespace") and not self.store.peek(NAMESPACES, "", meta["namespace"]):
                 self._system_create("", "v1", "Namespace", {"metadata": {"name": meta["namespace"]}}, stamp)
@@ -288,7 +288,7 @@ class Cluster:
 
 
 def _gv(api_version: str) -> tuple[str, str]:
-    group, _, version = api_version.rpartition("/")
+    group, _unused, version = api_version.rpartition("/")
     return group, version
 
 
@@ -431,7 +431,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         header = self.headers.get("Authorization", "")
         if not header:
             return ANONYMOUS_USER
-        scheme, _, token = header.partition(" ")
+        scheme, _unused, token = header.partition(" ")
         user = self.cluster.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
@@ -487,7 +487,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
     def _non_resource(self, req: Request, path: str, parts: list[str]) -> None:
         profile = self.cluster.profile
         if req.method not in ("GET", "HEAD"):
-            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if path in ("/healthz", "/livez", "/readyz"):
             if path != "/healthz" and self.cluster.profile != "1.30":
                 raise no_such_path()
@@ -925,8 +925,8 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         if self.cluster.profile == "1.15" and ctype == "application/apply-patch+yaml":
             supported.remove("application/apply-patch+yaml")
         if ctype not in supported:
-            raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: '
-                                                       f'{", ".join(supported)}')
+            raise ApiError(415, "UnsupportedMediaType",
+                           f'the body of the request was in an unknown format - accepted media types include: {", ".join(supported)}')
         with self.cluster.store.changed:
             old = self.cluster.store.get(self._key(req), namespace, req.name)
             if ctype == "application/apply-patch+yaml":
@@ -1083,7 +1083,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         assert res is not None
         if res.kind != "Service":
             raise no_such_path()
-        name, _, port = req.name.partition(":")
+        name = req.name.partition(":")[0]  # services/<name>:<port>: one backend per service here
         service = self.cluster.store.peek(resources.storage_key("", "services"), req.namespace, name)
         if service is None:
             raise not_found("services", "", name)
@@ -1099,9 +1099,8 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             kwargs["context"] = ssl._create_unverified_context()  # pylint: disable=protected-access
         conn = conn_cls(target.hostname, target.port, **kwargs)
         # kube-apiserver drops the caller's Authorization header once it has authenticated them.
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "host", "connection", "content-length",
-                                                                               "transfer-encoding")}
-        del port
+        dropped = ("authorization", "host", "connection", "content-length", "transfer-encoding")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
         try:
             conn.request(req.method, path + ("?" + query if query else ""), body=req.body or None, headers=headers)
             answer = conn.getresponse()
@@ -1186,7 +1185,7 @@ def _prune(obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
                 cur[int(index)] if index is not None and isinstance(cur, list) and int(index) < len(cur) else None)
             if cur is None:
                 break
-        last_key, _ = parts[-1] if parts else (None, None)
+        last_key, _unused = parts[-1] if parts else (None, None)
         if isinstance(cur, dict) and last_key in cur:
             del cur[last_key]
     return obj

@@ -324,7 +324,7 @@ def _int_or_percent(value: Any, total: int, round_up: bool) -> int:
 
 
 def _version_tuple(profile: str) -> tuple[int, int]:
-    major, _, minor = profile.partition(".")
+    major, _unused, minor = profile.partition(".")
     return int(major), int(minor or 0)
 
 
@@ -400,7 +400,7 @@ _RUNTIMES = {"1.30": "containerd://1.7.22", "1.15": "docker://19.3.1", "1.8": "d
 
 
 def _parse_spec(spec: str) -> tuple[str, int | None]:
-    name, _, count = (spec or "gke").partition(":")
+    name, _unused, count = (spec or "gke").partition(":")
     name = name.strip() or "gke"
     if name not in NODE_KINDS:
         raise ValueError(f"unknown node set {name!r}; known: {', '.join(NODE_KINDS)}")
@@ -1626,7 +1626,7 @@ def _created_at(pod: Obj) -> float | None:
 def _normalize_image(image: str) -> str:
     """How the container runtime reports an image: with registry, library/ and tag."""
     name = image or ""
-    first, _, rest = name.partition("/")
+    first, _unused, rest = name.partition("/")
     if not rest or ("." not in first and ":" not in first and first != "localhost"):
         name = "docker.io/" + (("library/" + name) if not rest else name)
     last = name.rsplit("/", 1)[-1]

@@ -273,7 +273,7 @@ def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
     """The (resourceVersion, last key) in a continue token; 400 when it is not one of ours."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        namespace, _, name = raw["start"].rstrip("\x00").partition("/")
+        namespace, _unused, name = raw["start"].rstrip("\x00").partition("/")
         return int(raw["rv"]), (namespace, name)
     except (ValueError, KeyError, TypeError) as exc:
         raise ApiError(400, "BadRequest", "continue key is not valid: illegal base64 data at input byte 0") from exc

@@ -314,7 +314,7 @@ def _port_ok(port: Any) -> bool:
 
 def _image_pull_policy(image: str) -> str:
     # parsers.ParseImageName: no tag and no digest means "latest"; a digest alone means no tag.
-    name, _, digest = image.partition("@")
+    name, _unused, digest = image.partition("@")
     last = name.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else ("" if digest or not image else "latest")
     return "Always" if tag == "latest" else "IfNotPresent"

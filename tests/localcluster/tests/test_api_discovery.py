@@ -17,7 +17,7 @@ def test_version_matches_the_profile(any_profile):
 
 
 def test_core_v1_lists_resources_with_kind_namespaced_verbs_and_short_names(any_profile):
-    code, body, _ = any_profile.http("GET", "/api/v1")
+    code, body, _unused = any_profile.http("GET", "/api/v1")
     assert code == 200 and body["kind"] == "APIResourceList" and body["groupVersion"] == "v1"
     by_name = {r["name"]: r for r in body["resources"]}
     assert by_name["namespaces"]["namespaced"] is False and "ns" in by_name["namespaces"]["shortNames"]
@@ -36,11 +36,11 @@ def test_core_v1_lists_resources_with_kind_namespaced_verbs_and_short_names(any_
 def test_group_versions_served_per_profile(any_profile, profile, group_version, served):
     if any_profile.cluster.profile != profile:
         pytest.skip("other profile")
-    code, body, _ = any_profile.http("GET", f"/apis/{group_version}")
+    code, body, _unused = any_profile.http("GET", f"/apis/{group_version}")
     assert (code == 200) is served
     if not served:
         assert body["reason"] == "NotFound" and body["message"] == "the server could not find the requested resource"
-    code, groups, _ = any_profile.http("GET", "/apis")
+    code, groups, _unused = any_profile.http("GET", "/apis")
     listed = {v["groupVersion"] for g in groups["groups"] for v in g["versions"]}
     assert (group_version in listed) is served
 
@@ -48,8 +48,8 @@ def test_group_versions_served_per_profile(any_profile, profile, group_version, 
 def test_requests_to_unserved_versions_get_the_real_404(any_profile):
     if any_profile.cluster.profile != "1.8":
         pytest.skip("apps/v1 is served from 1.9")
-    code, body, _ = any_profile.http("POST", "/apis/apps/v1/namespaces/default/deployments", {"apiVersion": "apps/v1", "kind": "Deployment",
-                                                                                           "metadata": {"name": "x"}})
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}}
+    code, body, _unused = any_profile.http("POST", "/apis/apps/v1/namespaces/default/deployments", body)
     assert code == 404 and body["message"] == "the server could not find the requested resource"
 
 
@@ -64,6 +64,6 @@ def test_dynamic_client_finds_kinds_by_api_version(any_profile):
 
 
 def test_openapi_v2_is_served_as_json_with_kind_markers(localcluster):
-    code, body, _ = localcluster.http("GET", "/openapi/v2", headers={"Accept": "application/json"})
+    code, body, _unused = localcluster.http("GET", "/openapi/v2", headers={"Accept": "application/json"})
     assert code == 200 and body["swagger"] == "2.0"
     assert any(d.get("x-kubernetes-group-version-kind", [{}])[0].get("kind") == "Deployment" for d in body["definitions"].values())

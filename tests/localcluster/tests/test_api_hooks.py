@@ -23,7 +23,7 @@ def test_request_log_records_method_path_user_type_and_code(localcluster):
 def test_faults_fail_the_next_matching_requests_then_clear(localcluster, status, reason):
     localcluster.hook("faults", "POST", {"pattern": "^GET /api/v1/namespaces/default/configmaps$", "count": 2, "status": status})
     core = client.CoreV1Api(localcluster.api_client())
-    for _ in range(2):
+    for _unused in range(2):
         with pytest.raises(ApiException) as err:
             core.list_namespaced_config_map("default")
         assert err.value.status == status and reason in err.value.body
@@ -57,11 +57,11 @@ def test_service_proxy_forwards_once_the_service_exists_without_the_callers_toke
         localcluster.hook("backends", "POST", {"namespace": "default", "service": "kibana-logging",
                                                "url": f"http://127.0.0.1:{backend.server_address[1]}"})
         path = "/api/v1/namespaces/default/services/kibana-logging/proxy/api/status"
-        code, body, _ = localcluster.http("GET", path)
+        code, body, _unused = localcluster.http("GET", path)
         assert code == 404 and body["message"] == 'services "kibana-logging" not found'
         client.CoreV1Api(localcluster.api_client()).create_namespaced_service("default", {
             "metadata": {"name": "kibana-logging"}, "spec": {"ports": [{"port": 5601}], "selector": {"k8s-app": "kibana-logging"}}})
-        code, body, _ = localcluster.http("GET", path + "?pretty=true")
+        code, body, _unused = localcluster.http("GET", path + "?pretty=true")
         assert code == 200 and body == "path=/api/status?pretty=true auth=None"
         assert localcluster.http("GET", path, restricted=True)[0] == 403
     finally:

@@ -64,7 +64,7 @@ def test_create_twice_is_409_already_exists(core):
 
 
 def test_get_missing_is_404_with_the_real_status(localcluster):
-    code, body, _ = localcluster.http("GET", "/apis/apps/v1/namespaces/default/deployments/nope")
+    code, body, _unused = localcluster.http("GET", "/apis/apps/v1/namespaces/default/deployments/nope")
     assert code == 404
     assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                     "message": 'deployments.apps "nope" not found', "reason": "NotFound",
@@ -72,7 +72,7 @@ def test_get_missing_is_404_with_the_real_status(localcluster):
 
 
 def test_create_in_missing_namespace_is_404_namespace_not_found(localcluster):
-    code, body, _ = localcluster.http("POST", "/api/v1/namespaces/ghost/configmaps", configmap("x"))
+    code, body, _unused = localcluster.http("POST", "/api/v1/namespaces/ghost/configmaps", configmap("x"))
     assert code == 404
     assert body["message"] == 'namespaces "ghost" not found'
 
@@ -91,7 +91,10 @@ def test_replace_with_stale_resource_version_is_409_conflict(core):
 def test_label_selector_filters_lists(core):
     for name, tier in (("sel-a", "web"), ("sel-b", "db"), ("sel-c", "web")):
         core.create_namespaced_config_map("default", configmap(name, labels={"tier": tier, "suite": "sel"}))
-    names = lambda sel: sorted(i.metadata.name for i in core.list_namespaced_config_map("default", label_selector=sel).items)  # noqa: E731
+
+    def names(selector):
+        return sorted(i.metadata.name for i in core.list_namespaced_config_map("default", label_selector=selector).items)
+
     assert names("suite=sel,tier=web") == ["sel-a", "sel-c"]
     assert names("suite=sel,tier!=web") == ["sel-b"]
     assert names("suite=sel,tier in (db)") == ["sel-b"]
@@ -99,7 +102,7 @@ def test_label_selector_filters_lists(core):
 
 
 def test_bad_label_selector_is_400(localcluster):
-    code, body, _ = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20b")
+    code, body, _unused = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?labelSelector=a%20in%20b")
     assert code == 400
     assert body["reason"] == "BadRequest"
 
@@ -108,7 +111,7 @@ def test_field_selector_on_name_and_unsupported_field(localcluster, core):
     core.create_namespaced_config_map("default", configmap("by-field"))
     items = core.list_namespaced_config_map("default", field_selector="metadata.name=by-field").items
     assert [i.metadata.name for i in items] == ["by-field"]
-    code, body, _ = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?fieldSelector=spec.bogus%3Dx")
+    code, body, _unused = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?fieldSelector=spec.bogus%3Dx")
     assert code == 400
 
 
@@ -129,7 +132,7 @@ def test_limit_and_continue_paginate_every_item_once(core):
 
 def test_list_items_carry_no_type_meta_as_the_real_server_sends(localcluster, core):
     core.create_namespaced_config_map("default", configmap("typemeta"))
-    code, body, _ = localcluster.http("GET", "/api/v1/namespaces/default/configmaps")
+    code, body, _unused = localcluster.http("GET", "/api/v1/namespaces/default/configmaps")
     assert code == 200 and body["kind"] == "ConfigMapList" and body["apiVersion"] == "v1"
     assert all("kind" not in item for item in body["items"])
 
@@ -148,35 +151,35 @@ def test_merge_patch_replaces_lists(localcluster, apps):
     body = deployment("mp")
     body["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "busybox:1.36"})
     apps.create_namespaced_deployment("default", body)
-    code, patched, _ = localcluster.http("PATCH", "/apis/apps/v1/namespaces/default/deployments/mp",
-                                         {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x:1"}]}}}},
-                                         content_type="application/merge-patch+json")
+    code, patched, _unused = localcluster.http("PATCH", "/apis/apps/v1/namespaces/default/deployments/mp",
+                                               {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x:1"}]}}}},
+                                               content_type="application/merge-patch+json")
     assert code == 200
     assert [c["name"] for c in patched["spec"]["template"]["spec"]["containers"]] == ["only"]
 
 
 def test_json_patch_applies_operations(localcluster, core):
     core.create_namespaced_config_map("default", configmap("jp", {"a": "1"}))
-    code, patched, _ = localcluster.http("PATCH", "/api/v1/namespaces/default/configmaps/jp",
-                                         [{"op": "add", "path": "/data/b", "value": "2"}, {"op": "remove", "path": "/data/a"}],
-                                         content_type="application/json-patch+json")
+    code, patched, _unused = localcluster.http("PATCH", "/api/v1/namespaces/default/configmaps/jp",
+                                               [{"op": "add", "path": "/data/b", "value": "2"}, {"op": "remove", "path": "/data/a"}],
+                                               content_type="application/json-patch+json")
     assert code == 200 and patched["data"] == {"b": "2"}
 
 
 def test_unsupported_patch_type_is_415(localcluster, core):
     core.create_namespaced_config_map("default", configmap("ct"))
-    code, body, _ = localcluster.http("PATCH", "/api/v1/namespaces/default/configmaps/ct", {"data": {}}, content_type="text/plain")
+    code, body, _unused = localcluster.http("PATCH", "/api/v1/namespaces/default/configmaps/ct", {"data": {}}, content_type="text/plain")
     assert code == 415 and body["reason"] == "UnsupportedMediaType"
 
 
 def test_server_side_apply_creates_then_owns_fields(localcluster):
     path = "/api/v1/namespaces/default/configmaps/ssa?fieldManager=seclog"
     applied = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "1", "b": "2"}}
-    code, created, _ = localcluster.http("PATCH", path, applied, content_type="application/apply-patch+yaml")
+    code, created, _unused = localcluster.http("PATCH", path, applied, content_type="application/apply-patch+yaml")
     assert code == 201
     assert any(m["manager"] == "seclog" and m["operation"] == "Apply" for m in created["metadata"]["managedFields"])
     applied["data"] = {"a": "1"}
-    code, updated, _ = localcluster.http("PATCH", path, applied, content_type="application/apply-patch+yaml")
+    code, updated, _unused = localcluster.http("PATCH", path, applied, content_type="application/apply-patch+yaml")
     assert code == 200 and updated["data"] == {"a": "1"}
 
 
@@ -185,9 +188,9 @@ def test_server_side_apply_conflict_is_409_unless_forced(localcluster):
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa-conflict"}, "data": {"a": "1"}}
     assert localcluster.http("PATCH", base + "?fieldManager=one", body, content_type="application/apply-patch+yaml")[0] == 201
     body["data"]["a"] = "2"
-    code, status, _ = localcluster.http("PATCH", base + "?fieldManager=two", body, content_type="application/apply-patch+yaml")
+    code, status, _unused = localcluster.http("PATCH", base + "?fieldManager=two", body, content_type="application/apply-patch+yaml")
     assert code == 409 and status["reason"] == "Conflict"
-    code, forced, _ = localcluster.http("PATCH", base + "?fieldManager=two&force=true", body, content_type="application/apply-patch+yaml")
+    code, forced, _unused = localcluster.http("PATCH", base + "?fieldManager=two&force=true", body, content_type="application/apply-patch+yaml")
     assert code == 200 and forced["data"]["a"] == "2"
 
 
@@ -211,7 +214,7 @@ def test_dry_run_patch_and_delete_change_nothing(localcluster, core):
 
 def test_delete_answers_success_status_and_removes(localcluster, apps):
     apps.create_namespaced_deployment("default", deployment("gone"))
-    code, body, _ = localcluster.http("DELETE", "/apis/apps/v1/namespaces/default/deployments/gone")
+    code, body, _unused = localcluster.http("DELETE", "/apis/apps/v1/namespaces/default/deployments/gone")
     assert code == 200 and body["kind"] == "Status" and body["status"] == "Success"
     assert body["details"]["name"] == "gone" and body["details"]["group"] == "apps"
     assert localcluster.http("GET", "/apis/apps/v1/namespaces/default/deployments/gone")[0] == 404
@@ -220,9 +223,9 @@ def test_delete_answers_success_status_and_removes(localcluster, apps):
 def test_deleting_a_namespace_removes_its_objects(localcluster, core):
     core.create_namespace({"metadata": {"name": "doomed"}})
     core.create_namespaced_config_map("doomed", configmap("inside"))
-    code, answer, _ = localcluster.http("DELETE", "/api/v1/namespaces/doomed")
+    code, answer, _unused = localcluster.http("DELETE", "/api/v1/namespaces/doomed")
     assert code == 200 and answer["kind"] == "Namespace" and answer["status"]["phase"] == "Terminating"
-    for _ in range(100):
+    for _unused in range(100):
         if localcluster.http("GET", "/api/v1/namespaces/doomed")[0] == 404:
             break
         time.sleep(0.05)
@@ -233,13 +236,13 @@ def test_deleting_a_namespace_removes_its_objects(localcluster, core):
 def test_create_namespace_mismatch_is_400(localcluster):
     body = configmap("mismatch")
     body["metadata"]["namespace"] = "kube-system"
-    code, status, _ = localcluster.http("POST", "/api/v1/namespaces/default/configmaps", body)
+    code, status, _unused = localcluster.http("POST", "/api/v1/namespaces/default/configmaps", body)
     assert code == 400
     assert status["message"] == "the namespace of the provided object does not match the namespace sent on the request"
 
 
 def test_service_gets_cluster_ip_and_port_defaults(core):
-    svc = core.create_namespaced_service("default", {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
-                                                                                            "ports": [{"port": 80}]}})
+    svc = core.create_namespaced_service("default", {"metadata": {"name": "web"},
+                                                     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
     assert svc.spec.cluster_ip and svc.spec.type == "ClusterIP"
     assert svc.spec.ports[0].protocol == "TCP" and svc.spec.ports[0].target_port == 80

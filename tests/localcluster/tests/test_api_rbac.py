@@ -8,7 +8,7 @@ from kubernetes.client.rest import ApiException
 
 
 def test_bad_token_is_401(localcluster):
-    code, body, _ = localcluster.http("GET", "/api/v1/namespaces", headers={"Authorization": "Bearer nope"})
+    code, body, _unused = localcluster.http("GET", "/api/v1/namespaces", headers={"Authorization": "Bearer nope"})
     assert code == 401 and body["reason"] == "Unauthorized" and body["message"] == "Unauthorized"
 
 
@@ -53,8 +53,8 @@ def test_self_subject_rules_review_lists_rules(localcluster):
 
 
 def test_self_subject_review_says_who_i_am(localcluster):
-    code, body, _ = localcluster.http("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                                      {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}, restricted=True)
+    code, body, _unused = localcluster.http("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                                            {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}, restricted=True)
     assert code == 201 and body["status"]["userInfo"]["username"] == "restricted"
     assert "system:authenticated" in body["status"]["userInfo"]["groups"]
 

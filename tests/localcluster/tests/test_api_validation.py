@@ -13,7 +13,7 @@ def workload(kind: str, name: str, selector: dict | None, labels: dict) -> dict:
 
 
 def test_apps_v1_deployment_without_selector_is_422_required(localcluster):
-    code, body, _ = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments", workload("Deployment", "nosel", None, {"app": "a"}))
+    code, body, _unused = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments", workload("Deployment", "nosel", None, {"app": "a"}))
     assert code == 422 and body["reason"] == "Invalid"
     assert body["message"].startswith('Deployment.apps "nosel" is invalid: [spec.selector: Required value, ')
     assert {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.selector"} in body["details"]["causes"]
@@ -21,15 +21,15 @@ def test_apps_v1_deployment_without_selector_is_422_required(localcluster):
 
 def test_apps_v1_daemonset_without_selector_is_the_error_falco_users_hit(localcluster):
     # A nil selector selects nothing, so the real server reports the mismatch, not a missing field.
-    code, body, _ = localcluster.http("POST", "/apis/apps/v1/namespaces/default/daemonsets", workload("DaemonSet", "falco", None, {"app": "falco"}))
+    code, body, _unused = localcluster.http("POST", "/apis/apps/v1/namespaces/default/daemonsets", workload("DaemonSet", "falco", None, {"app": "falco"}))
     assert code == 422
     assert body["message"] == ('DaemonSet.apps "falco" is invalid: spec.template.metadata.labels: Invalid value: '
                                'map[string]string{"app":"falco"}: `selector` does not match template `labels`')
 
 
 def test_selector_not_matching_template_labels_is_422(localcluster):
-    code, body, _ = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments",
-                                      workload("Deployment", "mismatch", {"matchLabels": {"app": "x"}}, {"app": "y"}))
+    code, body, _unused = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments",
+                                            workload("Deployment", "mismatch", {"matchLabels": {"app": "x"}}, {"app": "y"}))
     assert code == 422
     assert "`selector` does not match template `labels`" in body["message"]
 
@@ -37,15 +37,15 @@ def test_selector_not_matching_template_labels_is_422(localcluster):
 def test_changing_an_immutable_selector_is_422(localcluster):
     path = "/apis/apps/v1/namespaces/default/deployments"
     assert localcluster.http("POST", path, workload("Deployment", "immut", {"matchLabels": {"app": "a"}}, {"app": "a", "v": "1"}))[0] == 201
-    code, body, _ = localcluster.http("PATCH", path + "/immut", {"spec": {"selector": {"matchLabels": {"app": "a", "v": "1"}}}},
-                                      content_type="application/merge-patch+json")
+    code, body, _unused = localcluster.http("PATCH", path + "/immut", {"spec": {"selector": {"matchLabels": {"app": "a", "v": "1"}}}},
+                                            content_type="application/merge-patch+json")
     assert code == 422 and "field is immutable" in body["message"]
 
 
 def test_strict_field_validation_rejects_unknown_fields(localcluster):
     body = workload("Deployment", "strict", {"matchLabels": {"app": "s"}}, {"app": "s"})
     body["spec"]["bogus"] = True
-    code, status, _ = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", body)
+    code, status, _unused = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict", body)
     assert code == 400 and 'unknown field "spec.bogus"' in status["message"]
 
 
@@ -60,5 +60,5 @@ def test_warn_field_validation_accepts_with_a_warning_and_drops_the_field(localc
 def test_api_version_in_body_must_match_the_url(localcluster):
     body = workload("Deployment", "wrongver", {"matchLabels": {"app": "v"}}, {"app": "v"})
     body["apiVersion"] = "apps/v1beta2"
-    code, status, _ = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments", body)
+    code, status, _unused = localcluster.http("POST", "/apis/apps/v1/namespaces/default/deployments", body)
     assert code == 400 and "does not match the expected API version" in status["message"]

@@ -39,7 +39,7 @@ def test_watch_from_an_expired_resource_version_is_410(localcluster):
     store = localcluster.cluster.store
     for i in range(5100):
         store.create(resources.storage_key("", "configmaps"), {"metadata": {"name": f"churn-{i}", "namespace": "default"}}, False)
-    code, body, _ = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=1")
+    code, body, _unused = localcluster.http("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2&timeoutSeconds=1")
     # As the watch cache does: the stream opens (200) and carries one ERROR event with the 410 Status.
     assert code == 200 and body["type"] == "ERROR"
     assert body["object"]["code"] == 410 and body["object"]["reason"] == "Expired"

@@ -286,7 +286,7 @@ def test_v3_is_not_served_before_1_24(profile):
 
 def test_v3_index_lists_every_served_group_version_with_its_hash():
     paths = openapi.openapi_v3_index("1.30")["paths"]
-    assert set(paths) == {openapi.openapi_v3_path(g, v) for g, versions, _ in resources.groups("1.30") for v in versions}
+    assert set(paths) == {openapi.openapi_v3_path(g, v) for g, versions, _unused in resources.groups("1.30") for v in versions}
     raw = openapi.openapi_v3_group_json("1.30", "apps", "v1")
     assert paths["apis/apps/v1"]["serverRelativeURL"] == "/openapi/v3/apis/apps/v1?hash=" + hashlib.sha512(raw).hexdigest().upper()
     assert paths["api/v1"]["serverRelativeURL"].startswith("/openapi/v3/api/v1?hash=")

@@ -299,7 +299,7 @@ def test_aggregation_replaces_stale_rules_and_follows_chains():
         cluster_role("middle", labels={"to": "top"}, aggregation=[{"matchLabels": {"to": "middle"}}]),
         cluster_role("leaf", [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}], labels={"to": "middle"}),
     ]
-    top, middle, _ = rbac.aggregate(roles)
+    top, middle, _unused = rbac.aggregate(roles)
     assert middle["rules"] == [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]
     assert top["rules"] == [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]
 

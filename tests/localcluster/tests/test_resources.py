@@ -383,7 +383,7 @@ def test_crd_entry_on_1_30_is_in_api_extensions_category():
 
 @pytest.mark.parametrize("profile", resources.PROFILES)
 def test_every_served_group_version_has_a_resource_list_of_its_resources(profile):
-    for group, versions, _ in resources.groups(profile):
+    for group, versions, _unused in resources.groups(profile):
         for version in versions:
             body = resources.api_resource_list_body(profile, group, version)
             tops = [e["name"] for e in body["resources"] if "/" not in e["name"]]

@@ -94,7 +94,7 @@ class Cluster:
             if not self.step(dt):
                 # Nothing now; give ready delays a chance to elapse before calling it steady.
                 idle = True
-                for _ in range(int(max(self.settings.ready_delay, 0) / dt) + 3):
+                for _unused in range(int(max(self.settings.ready_delay, 0) / dt) + 3):
                     if self.step(dt):
                         idle = False
                         break
@@ -323,7 +323,7 @@ def test_template_hash_is_ten_safe_characters_and_stable():
 def test_reconcile_does_not_mutate_its_arguments():
     cluster = Cluster()
     cluster.create("deployments", deployment())
-    for _ in range(5):
+    for _unused in range(5):
         before = copy.deepcopy(cluster.objects())
         objects = cluster.objects()
         actions = reconcile(objects, cluster.now, cluster.settings)
@@ -404,7 +404,7 @@ def test_running_pod_status_looks_like_a_kubelet_wrote_it():
 def test_pods_become_ready_only_after_ready_delay():
     cluster = Cluster(settings=SimSettings(ready_delay=5.0))
     cluster.create("deployments", deployment(replicas=1))
-    for _ in range(10):
+    for _unused in range(10):
         cluster.step(0.1)
     (pod,) = cluster.pods("web-")
     assert pod["spec"].get("nodeName")
@@ -419,7 +419,7 @@ def test_pods_become_ready_only_after_ready_delay():
 def test_sub_second_ready_delay_uses_the_created_at_annotation():
     cluster = Cluster(settings=SimSettings(ready_delay=0.3))
     cluster.create("deployments", deployment(replicas=1))
-    for _ in range(3):
+    for _unused in range(3):
         cluster.step(0.01)
     (pod,) = cluster.pods("web-")
     created = float(pod["metadata"]["annotations"][sim.CREATED_AT_ANNOTATION])
@@ -528,7 +528,7 @@ def test_template_change_rolls_to_a_new_replicaset_and_scales_the_old_to_zero():
     (old,) = cluster.store["replicasets"].values()
     cluster.edit("deployments", "web", lambda d: d["spec"]["template"]["spec"]["containers"][0].update(image="nginx:1.26"))
     peak = 0
-    for _ in range(200):
+    for _unused in range(200):
         cluster.step(0.1)
         live = cluster.pods("web-")
         peak = max(peak, len(live))
@@ -553,7 +553,7 @@ def test_recreate_strategy_removes_old_pods_before_new_ones_start():
     cluster.settle()
     old_hash = cluster.pods("web-")[0]["metadata"]["labels"]["pod-template-hash"]
     cluster.edit("deployments", "web", lambda d: d["spec"]["template"]["metadata"]["labels"].update(v="2"))
-    for _ in range(100):
+    for _unused in range(100):
         cluster.step(0.1)
         hashes = {p["metadata"]["labels"]["pod-template-hash"] for p in cluster.pods("web-")}
         assert not (old_hash in hashes and len(hashes) > 1)
@@ -619,7 +619,7 @@ def test_statefulset_starts_pods_one_at_a_time_in_order():
     cluster = Cluster(settings=SimSettings(ready_delay=1.0))
     cluster.create("statefulsets", statefulset(replicas=3))
     seen: list[list[str]] = []
-    for _ in range(80):
+    for _unused in range(80):
         cluster.step(0.1)
         names = [p["metadata"]["name"] for p in cluster.pods("es-")]
         if not seen or seen[-1] != names:
@@ -674,7 +674,7 @@ def test_statefulset_scale_down_removes_highest_ordinals_first():
     cluster.settle()
     cluster.edit("statefulsets", "es", lambda s: s["spec"].update(replicas=1))
     remaining = []
-    for _ in range(10):
+    for _unused in range(10):
         cluster.step()
         remaining.append([p["metadata"]["name"] for p in cluster.pods("es-")])
     assert ["es-0", "es-1"] in remaining
@@ -689,7 +689,7 @@ def test_statefulset_rolling_update_recreates_pods_in_reverse_order():
     first = cluster.get("statefulsets", "es")["status"]["updateRevision"]
     cluster.edit("statefulsets", "es", lambda s: s["spec"]["template"]["spec"]["containers"][0].update(image="nginx:2"))
     deleted = []
-    for _ in range(100):
+    for _unused in range(100):
         for action in cluster.step():
             if action.op == "delete" and action.resource == "pods":
                 deleted.append(action.name)
@@ -705,7 +705,7 @@ def test_statefulset_mid_rollout_reports_current_and_update_revisions_apart():
     cluster.create("statefulsets", statefulset(replicas=2))
     cluster.settle()
     cluster.edit("statefulsets", "es", lambda s: s["spec"]["template"]["metadata"]["labels"].update(v="2"))
-    for _ in range(5):
+    for _unused in range(5):
         cluster.step()
     status = cluster.get("statefulsets", "es")["status"]
     assert status["currentRevision"] != status["updateRevision"]
@@ -811,7 +811,7 @@ def test_daemonset_rolling_update_replaces_pods_one_at_a_time():
     cluster.create("daemonsets", daemonset())
     cluster.settle()
     cluster.edit("daemonsets", "falco", lambda d: d["spec"]["template"]["spec"]["containers"][0].update(image="falco:2"))
-    for _ in range(100):
+    for _unused in range(100):
         cluster.step()
         unavailable = 4 - sum(1 for p in cluster.pods("falco-") if is_ready(p))
         assert unavailable <= 1
