@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
+import functools
 import http.client
 import ipaddress
 import json
@@ -28,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import openapi, patching, rbac, resources, simulation, validation
+from . import openapi, openapi_proto, patching, rbac, resources, simulation, validation
 from .errors import ApiError, already_exists, bad_request, conflict, no_such_path, not_found
 from .store import (Store, decode_continue, encode_continue, field_matches, label_matches, parse_field_selector,
                     parse_label_selector)
@@ -287,6 +288,11 @@ class Cluster:
         return None
 
 
+@functools.lru_cache(maxsize=None)
+def _openapi_v2_protobuf(profile: str) -> bytes:
+    return openapi_proto.openapi_v2_protobuf(openapi.openapi_v2(profile))
+
+
 def _gv(api_version: str) -> tuple[str, str]:
     group, _unused, version = api_version.rpartition("/")
     return group, version
@@ -366,9 +372,9 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
     def _send_json(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self._send_bytes(code, json.dumps(body, separators=(",", ":")).encode(), headers)
 
-    def _send_bytes(self, code: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send_bytes(self, code: int, data: bytes, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", secrets.token_hex(8))
         for name, value in (headers or {}).items():
@@ -520,10 +526,11 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                 raise no_such_path()
             self._send_json(200, body)
         elif path == "/openapi/v2":
-            accept = self.headers.get("Accept", "")
-            if "protobuf" in accept and "json" not in accept:
-                raise ApiError(406, "NotAcceptable", "only the following media types are accepted: application/json")
-            self._send_bytes(200, openapi.openapi_v2_json(profile))
+            if "protobuf" in self.headers.get("Accept", ""):
+                # kubectl asks for gnostic's protobuf only, on servers without /openapi/v3 (1.8, 1.15).
+                self._send_bytes(200, _openapi_v2_protobuf(profile), content_type=openapi_proto.PROTOBUF_CONTENT_TYPE)
+            else:
+                self._send_bytes(200, openapi.openapi_v2_json(profile))
         elif path == "/openapi/v3":
             index = openapi.openapi_v3_index(profile)
             if index is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 MANIFEST = """
 apiVersion: v1
 kind: Namespace
@@ -54,3 +56,17 @@ def test_kubectl_as_restricted_user_is_forbidden(localcluster):
     result = localcluster.kubectl("get", "pods", "-n", "kube-system", restricted=True, check=False)
     assert result.returncode != 0
     assert 'User "restricted" cannot list resource "pods" in API group "" in the namespace "kube-system"' in result.stderr
+
+
+OLD_MANIFEST = MANIFEST.replace("kubectl-test", "kubectl-old")
+
+
+@pytest.mark.parametrize("localcluster, api_version", [(("1.8", "gke"), "apps/v1beta2"), (("1.15", "gke"), "apps/v1")], indirect=["localcluster"])
+def test_kubectl_validates_and_applies_on_old_profiles(localcluster, api_version, tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(OLD_MANIFEST.replace("apps/v1", api_version))
+    assert "deployment.apps/web created" in localcluster.kubectl("apply", "-f", str(path)).stdout
+    # kubectl validates against the server's OpenAPI (protobuf on servers without /openapi/v3).
+    path.write_text(OLD_MANIFEST.replace("apps/v1", api_version).replace("replicas: 1", "replicaz: 1"))
+    result = localcluster.kubectl("apply", "-f", str(path), check=False)
+    assert result.returncode != 0 and 'unknown field "replicaz"' in result.stderr

@@ -1,0 +1,1 @@
+"""Benchmarks of the collection and its local cluster (`make bench`)."""

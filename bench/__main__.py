@@ -1,0 +1,123 @@
+"""`make bench`: speed and size targets, measured on the local cluster and printed as a table.
+
+Targets are reported, never asserted: a slow machine makes a slow number, not a red build.
+Results also go to bench/results/<name>.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import ssl
+import tempfile
+import time
+import urllib.request
+from typing import Any, Callable
+
+from localcluster import cli, resources
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+
+
+def median_of(runs: int, func: Callable[[], Any]) -> tuple[float, Any]:
+    """The median wall time of ``runs`` calls (seconds) and the last call's result."""
+    times, result = [], None
+    for _attempt in range(runs):
+        started = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def bench_start_stop() -> list[dict[str, Any]]:
+    """In-process start, and `python -m localcluster up`/`down` as `make cluster-up` runs it."""
+    rows = []
+
+    def start_stop():
+        server, _endpoints = cli.start(tempfile.mkdtemp(prefix="bench-lc-"), "1.30", "gke")
+        cli.stop(server)
+
+    seconds, _result = median_of(RUNS, start_stop)
+    rows.append({"name": "local cluster start+stop, in process (3 nodes)", "value": seconds, "unit": "s", "target": "< 2 s"})
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
+
+    def up_down():
+        directory = tempfile.mkdtemp(prefix="bench-lc-")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "localcluster", "up", "--dir", directory], env=env, check=True, capture_output=True)
+        up = time.perf_counter() - started
+        with open(os.path.join(directory, "endpoints.json"), encoding="utf-8") as handle:
+            pid = json.load(handle)["pid"]
+        subprocess.run([sys.executable, "-m", "localcluster", "down", "--dir", directory], env=env, check=True, capture_output=True)
+        try:
+            os.kill(pid, 0)
+            left = 1
+        except ProcessLookupError:
+            left = 0
+        return up, left
+
+    ups, lefts = [], 0
+    for _attempt in range(RUNS):
+        up, left = up_down()
+        ups.append(up)
+        lefts += left
+    rows.append({"name": "`localcluster up` until it answers (subprocess)", "value": statistics.median(ups), "unit": "s", "target": "< 2 s"})
+    rows.append({"name": "processes left after `localcluster down`", "value": lefts, "unit": "", "target": "0"})
+    return rows
+
+
+def bench_large_lists() -> list[dict[str, Any]]:
+    """5,000 nodes and 20,000 other objects: a full list must answer within a second."""
+    server, endpoints = cli.start(tempfile.mkdtemp(prefix="bench-lc-"), "1.30", "gke:5000")
+    try:
+        store = server.cluster.store
+        key = resources.storage_key("", "configmaps")
+        for i in range(20000):
+            store.create(key, {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": f"cm-{i:05d}", "namespace": "default", "labels": {"shard": str(i % 10)}},
+                               "data": {"key": "value" * 10}}, False)
+        context = ssl.create_default_context(cafile=endpoints["kubernetes"]["ca"])
+        token = endpoints["kubernetes"]["admin_token"]
+
+        def raw_list(path: str) -> int:
+            request = urllib.request.Request(endpoints["kubernetes"]["url"] + path, headers={"Authorization": "Bearer " + token})
+            with urllib.request.urlopen(request, context=context, timeout=60) as answer:
+                return len(json.load(answer)["items"])
+
+        rows = []
+        seconds, count = median_of(RUNS, lambda: raw_list("/api/v1/nodes"))
+        rows.append({"name": f"list all nodes ({count})", "value": seconds, "unit": "s", "target": "< 1 s"})
+        seconds, count = median_of(RUNS, lambda: raw_list("/api/v1/configmaps"))
+        rows.append({"name": f"list all configmaps ({count})", "value": seconds, "unit": "s", "target": "< 1 s"})
+        seconds, count = median_of(RUNS, lambda: raw_list("/api/v1/namespaces/default/configmaps?labelSelector=shard%3D3"))
+        rows.append({"name": f"list configmaps by label ({count} of 20000)", "value": seconds, "unit": "s", "target": "< 1 s"})
+        seconds, count = median_of(RUNS, lambda: raw_list("/api/v1/nodes?limit=500"))
+        rows.append({"name": f"first page of nodes (limit 500: {count})", "value": seconds, "unit": "s", "target": ""})
+        return rows
+    finally:
+        cli.stop(server)
+
+
+def main() -> int:
+    """Run every benchmark, print the table, write the JSON."""
+    rows = bench_start_stop() + bench_large_lists()
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'benchmark':<{width}}  {'median':>10}  target")
+    for row in rows:
+        value = f"{row['value']:.3f} {row['unit']}" if isinstance(row["value"], float) else f"{row['value']} {row['unit']}"
+        print(f"{row['name']:<{width}}  {value:>10}  {row['target']}")
+    out = os.path.join(ROOT, "bench", "results")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "localcluster.json"), "w", encoding="utf-8") as handle:
+        json.dump({"runs": RUNS, "time": time.time(), "rows": rows}, handle, indent=2)
+    print(f"\n(medians of {RUNS} runs; written to bench/results/localcluster.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
