@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import openapi, openapi_proto, patching, rbac, resources, simulation, validation
+from . import openapi, openapi_proto, patching, rbac, resources, simulation, tables, validation
 from .errors import ApiError, already_exists, bad_request, conflict, no_such_path, not_found
 from .store import (Store, decode_continue, encode_continue, field_matches, label_matches, parse_field_selector,
                     parse_label_selector)
@@ -138,7 +138,8 @@ class Cluster:
                 "metadata": {"name": "standard-rwo", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
                 "provisioner": "pd.csi.storage.gke.io", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer",
                 "allowVolumeExpansion": True, "parameters": {"type": "pd-balanced"}}, stamp)
-        node_objs, extra = simulation.node_set(nodes, self.profile)
+        # A node pool a week old, as a cluster someone runs this against would have.
+        node_objs, extra = simulation.node_set(nodes, self.profile, now=time.time() - 7 * 86400)
         for obj in node_objs + extra:
             group, _unused, version = obj["apiVersion"].rpartition("/")
             meta = obj.setdefault("metadata", {})
@@ -623,7 +624,18 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         if req.subresource == "scale":
             self._send_json(200, self._scale(req, obj))
             return
-        self._send_json(200, self._present(req, obj))
+        table = self._table(req, [self._present(req, obj)], None)
+        self._send_json(200, table if table is not None else self._present(req, obj))
+
+    def _table(self, req: Request, objects: list[dict[str, Any]], list_meta: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Server-side printing: a meta.k8s.io Table when the client asks for one (kubectl get does)."""
+        version = tables.wants_table(self.headers.get("Accept"), self.cluster.profile)
+        if version is None:
+            return None
+        res = req.resource
+        assert res is not None
+        return tables.to_table(self.cluster.profile, res.group, res.name, res.kind, objects, list_meta, time.time(),
+                               include_object=req.query.get("includeObject", "Metadata"), table_version=version)
 
     def _scale(self, req: Request, obj: dict[str, Any]) -> dict[str, Any]:
         spec = obj.get("spec", {})
@@ -669,9 +681,11 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                 last = items[-1]["metadata"]
                 meta["continue"] = encode_continue(revision, (last.get("namespace", ""), last["name"]))
                 meta["remainingItemCount"] = remaining
+            table = self._table(req, [self._present(req, o) for o in items], meta)
             # Built-in kinds list their items without apiVersion/kind, as kube-apiserver does.
-            body = {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta,
-                    "items": [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]}
+            body = table if table is not None else {
+                "kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta,
+                "items": [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]}
             data = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

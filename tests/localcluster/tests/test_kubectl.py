@@ -34,7 +34,9 @@ spec:
 def test_kubectl_get_nodes(localcluster):
     out = localcluster.kubectl("get", "nodes", "-o", "json").stdout
     assert len(json.loads(out)["items"]) == 3
-    assert "Ready" in localcluster.kubectl("get", "nodes").stdout
+    table = localcluster.kubectl("get", "nodes").stdout
+    assert table.split("\n")[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert table.count(" Ready ") == 3 and "v1.30.5" in table
 
 
 def test_kubectl_apply_diff_delete(localcluster, tmp_path):

@@ -1,4 +1,7 @@
-"""Fixtures: a local cluster per test module, and clients that talk to it as users do."""
+"""pytest plugin: a local cluster per test module, and clients that talk to it as users do.
+
+Enabled for the whole test suite by ``-p localcluster.pytest_plugin`` in pytest.ini.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from localcluster import cli
+from . import cli
 
 
 class LocalCluster:
