@@ -67,11 +67,11 @@ def _parse_accept(header: str) -> list[tuple[str, str, float, dict[str, str]]]:
         pieces = [p.strip() for p in part.split(";")]
         if not pieces[0]:
             continue
-        mtype, _, subtype = pieces[0].lower().partition("/")
+        mtype, _sep, subtype = pieces[0].lower().partition("/")
         params: dict[str, str] = {}
         quality = 1.0
         for piece in pieces[1:]:
-            key, _, value = piece.partition("=")
+            key, _sep, value = piece.partition("=")
             key, value = key.strip(), value.strip().strip('"')
             if key == "q":
                 try:
@@ -798,7 +798,7 @@ def _description(text: str) -> str:
     """A literal description, or ``Definition.field`` looked up in the OpenAPI definitions."""
     if not text.startswith("io.k8s."):
         return text
-    definition, _, field = text.rpartition(".")
+    definition, _sep, field = text.rpartition(".")
     body = schema.definitions().get(definition) or {}
     return ((body.get("properties") or {}).get(field) or {}).get("description", "")
 

@@ -537,7 +537,7 @@ class _Server:
 OLD_RELEASES = [("1.8", "apps/v1beta2"), ("1.15", "apps/v1")]
 
 
-@pytest.fixture(name="old_server", params=OLD_RELEASES, ids=[profile for profile, _ in OLD_RELEASES])
+@pytest.fixture(name="old_server", params=OLD_RELEASES, ids=[profile for profile, _release in OLD_RELEASES])
 def _old_server(request):
     profile, api_version = request.param
     server = _Server(profile)
