@@ -112,7 +112,8 @@ build: setup ## the collection tarball, free of generated and local paths
 	  echo "build: the tarball holds generated or local paths (above); add them to build_ignore"; exit 1; fi
 
 molecule: setup ## the molecule default scenario on the local cluster
-	cd extensions && $(BIN)/molecule test -s default
+	# Molecule keeps scenario state (e.g. "prepared") under ~/.ansible/tmp across checkouts: start clean.
+	cd extensions && $(BIN)/molecule reset -s default && $(BIN)/molecule test -s default
 
 bench: setup ## benchmarks on the local cluster (prints a table, writes bench/results/)
 	PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m bench
