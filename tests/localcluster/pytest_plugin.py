@@ -19,6 +19,25 @@ import pytest
 from . import cli
 
 
+_SELECTOR_FROM_LABELS = object()
+
+
+def workload(kind: str, name: str, labels: dict | None = None, selector: Any = _SELECTOR_FROM_LABELS, replicas: int | None = None,
+             image: str = "busybox:1.36", api_version: str = "apps/v1") -> dict[str, Any]:
+    """A minimal Deployment/DaemonSet/StatefulSet; ``selector=None`` leaves the selector out."""
+    labels = labels or {"app": name}
+    spec: dict[str, Any] = {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}}}
+    if selector is _SELECTOR_FROM_LABELS:
+        selector = {"matchLabels": labels}
+    if selector is not None:
+        spec["selector"] = selector
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
 class LocalCluster:
     """A running local cluster and the ways a test reaches it."""
 

@@ -412,6 +412,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as exc:  # pylint: disable=broad-except
+            traceback.print_exc()  # an emulator bug: make it visible in server.log and pytest's output
             self._send_error(ApiError(500, "InternalError", f"Internal error occurred: {exc!r}"))
         finally:
             if not parsed.path.startswith(INTERNAL):

@@ -8,12 +8,13 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from localcluster.pytest_plugin import workload
 
-def deployment(name: str, labels: dict | None = None, image: str = "nginx:1.27") -> dict:
-    labels = labels or {"app": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "main", "image": image}]}}}}
+
+def deployment(name: str, labels: dict | None = None) -> dict:
+    body = workload("Deployment", name, labels, replicas=1, image="nginx:1.27")
+    body["metadata"]["labels"] = body["spec"]["template"]["metadata"]["labels"]
+    return body
 
 
 def configmap(name: str, data: dict | None = None, labels: dict | None = None) -> dict:

@@ -7,6 +7,8 @@ import time
 import pytest
 from kubernetes import client
 
+from localcluster.pytest_plugin import workload
+
 
 def wait_for(predicate, timeout=10.0):
     deadline = time.time() + timeout
@@ -16,17 +18,6 @@ def wait_for(predicate, timeout=10.0):
             return value
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
-
-
-def labels_workload(kind, name, replicas=None):
-    labels = {"app": name}
-    spec = {"selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}
-    if replicas is not None:
-        spec["replicas"] = replicas
-    if kind == "StatefulSet":
-        spec["serviceName"] = name
-    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
 def test_gke_node_set_looks_like_gke_nodes(localcluster):
@@ -41,7 +32,7 @@ def test_gke_node_set_looks_like_gke_nodes(localcluster):
 
 def test_deployment_becomes_available_with_real_status_fields(localcluster):
     apps = client.AppsV1Api(localcluster.api_client())
-    apps.create_namespaced_deployment("default", labels_workload("Deployment", "web", replicas=2))
+    apps.create_namespaced_deployment("default", workload("Deployment", "web", replicas=2))
     status = wait_for(lambda: (d := apps.read_namespaced_deployment("web", "default")).status.ready_replicas == 2 and d.status)
     assert status.observed_generation == 1 and status.updated_replicas == 2 and status.available_replicas == 2
     assert any(c.type == "Available" and c.status == "True" for c in status.conditions)
@@ -51,7 +42,7 @@ def test_deployment_becomes_available_with_real_status_fields(localcluster):
 
 def test_daemonset_runs_one_ready_pod_per_node(localcluster):
     apps = client.AppsV1Api(localcluster.api_client())
-    apps.create_namespaced_daemon_set("default", labels_workload("DaemonSet", "agent"))
+    apps.create_namespaced_daemon_set("default", workload("DaemonSet", "agent"))
     status = wait_for(lambda: (d := apps.read_namespaced_daemon_set("agent", "default")).status.number_ready == 3 and d.status)
     assert status.desired_number_scheduled == 3 and status.number_available == 3 and status.observed_generation == 1
 
@@ -59,7 +50,7 @@ def test_daemonset_runs_one_ready_pod_per_node(localcluster):
 def test_statefulset_pods_start_in_order(localcluster):
     apps = client.AppsV1Api(localcluster.api_client())
     core = client.CoreV1Api(localcluster.api_client())
-    apps.create_namespaced_stateful_set("default", labels_workload("StatefulSet", "es", replicas=3))
+    apps.create_namespaced_stateful_set("default", workload("StatefulSet", "es", replicas=3))
     first_seen = {}
 
     def all_ready():
@@ -74,7 +65,7 @@ def test_statefulset_pods_start_in_order(localcluster):
 def test_a_workload_kept_unready_never_becomes_ready(localcluster):
     localcluster.hook("settings", "POST", {"never_ready": ["default/stuck"]})
     apps = client.AppsV1Api(localcluster.api_client())
-    apps.create_namespaced_deployment("default", labels_workload("Deployment", "stuck"))
+    apps.create_namespaced_deployment("default", workload("Deployment", "stuck"))
     time.sleep(1.0)
     status = apps.read_namespaced_deployment("stuck", "default").status
     assert not status.ready_replicas and status.replicas == 1
@@ -84,11 +75,11 @@ def test_a_workload_kept_unready_never_becomes_ready(localcluster):
 def test_daemonset_on_a_notready_node(localcluster):
     apps = client.AppsV1Api(localcluster.api_client())
     # An ordinary DaemonSet does not tolerate the not-ready:NoSchedule taint: the node is not even desired.
-    apps.create_namespaced_daemon_set("default", labels_workload("DaemonSet", "plain"))
+    apps.create_namespaced_daemon_set("default", workload("DaemonSet", "plain"))
     status = wait_for(lambda: (d := apps.read_namespaced_daemon_set("plain", "default")).status.number_ready == 2 and d.status)
     assert status.desired_number_scheduled == 2
     # One that tolerates everything (as Falco's does) lands there too, and its pod never becomes ready.
-    body = labels_workload("DaemonSet", "tolerant")
+    body = workload("DaemonSet", "tolerant")
     body["spec"]["template"]["spec"]["tolerations"] = [{"operator": "Exists"}]
     apps.create_namespaced_daemon_set("default", body)
     status = wait_for(lambda: (d := apps.read_namespaced_daemon_set("tolerant", "default")).status.number_ready == 2 and d.status)
