@@ -31,6 +31,7 @@ import yaml
 
 from . import openapi, openapi_proto, patching, rbac, resources, simulation, tables, validation
 from .errors import ApiError, already_exists, bad_request, conflict, no_such_path, not_found
+from .hooks import PREFIX, Fault, Hooks
 from .store import (Store, decode_continue, encode_continue, field_matches, label_matches, parse_field_selector,
                     parse_label_selector)
 
@@ -50,7 +51,7 @@ SIM_RESOURCES = {name: resources.storage_key(group, name) for group, name in (
     ("", "nodes"), ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
     ("", "persistentvolumeclaims"))}
 NAMESPACES = resources.storage_key("", "namespaces")
-INTERNAL = "/_localcluster"
+INTERNAL = PREFIX
 INITIAL_STATUS = {
     "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
     "StatefulSet": {"replicas": 0},
@@ -61,19 +62,6 @@ INITIAL_STATUS = {
 def now_rfc3339() -> str:
     """Seconds-precision UTC time, as metav1.Time encodes."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Fault:
-    """The next ``count`` requests whose ``METHOD path`` matches ``pattern`` fail."""
-    pattern: str
-    count: int
-    status: int = 503
-    hang: float = 0.0
-
-    def matches(self, method: str, path: str) -> bool:
-        """Whether this fault applies to the request."""
-        return self.count > 0 and re.search(self.pattern, f"{method} {path}") is not None
 
 
 @dataclass
@@ -105,8 +93,7 @@ class Cluster:
         self.profile = profile
         self.store = Store()
         self.tokens = {secrets.token_hex(16): ADMIN_USER, secrets.token_hex(16): RESTRICTED_USER}
-        self.requests: list[dict[str, Any]] = []
-        self.faults: list[Fault] = []
+        self.hooks = Hooks()
         self.backends: dict[tuple[str, str], str] = {}
         self.sim = simulation.SimSettings(ready_delay=ready_delay, profile=profile)
         self.tick = tick
@@ -273,21 +260,6 @@ class Cluster:
                         self.store.delete(key, namespace, obj_name)
                 self.store.delete(NAMESPACES, "", name)
 
-    # -------------------------------------------------------------- test hooks
-    def record(self, entry: dict[str, Any]) -> None:
-        """Append to the request log."""
-        with self._lock:
-            self.requests.append(entry)
-
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        """The fault that applies to this request, consuming one of its count."""
-        with self._lock:
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.count -= 1
-                    return fault
-        return None
-
 
 @functools.lru_cache(maxsize=None)
 def _openapi_v2_protobuf(profile: str) -> bytes:
@@ -401,7 +373,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             if parsed.path.startswith(INTERNAL):
                 self._internal(parsed.path, query, body, user)
                 return
-            fault = self.cluster.take_fault(self.command, parsed.path)
+            fault = self.cluster.hooks.take_fault(self.command, parsed.path)
             if fault is not None:
                 self._fault(fault)
                 return
@@ -416,12 +388,9 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             self._send_error(ApiError(500, "InternalError", f"Internal error occurred: {exc!r}"))
         finally:
             if not parsed.path.startswith(INTERNAL):
-                self.cluster.record({
-                    "time": started, "method": self.command, "path": parsed.path, "query": query,
-                    "user": user.username if user else None, "content_type": (req.content_type if req else ""),
-                    "verb": req.verb if req else "", "code": self._code,
-                    "dry_run": query.get("dryRun") == "All",
-                })
+                self.cluster.hooks.record(self.command, parsed.path, self._code, started, query=query,
+                                          user=user.username if user else None, content_type=req.content_type if req else "",
+                                          verb=req.verb if req else "", dry_run=query.get("dryRun") == "All")
 
     def _fault(self, fault: Fault) -> None:
         if fault.hang:
@@ -1149,21 +1118,9 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         cluster = self.cluster
         what = path[len(INTERNAL):].strip("/")
         payload = json.loads(body) if body else {}
-        if what == "requests":
-            if self.command == "DELETE":
-                with cluster._lock:  # pylint: disable=protected-access
-                    cluster.requests.clear()
-                self._send_json(200, {"cleared": True})
-                return
-            since = float(query.get("since") or 0)
-            self._send_json(200, {"requests": [r for r in list(cluster.requests) if r["time"] >= since]})
-        elif what == "faults":
-            if self.command == "DELETE":
-                cluster.faults.clear()
-            elif self.command == "POST":
-                cluster.faults.append(Fault(payload["pattern"], int(payload.get("count", 1)), int(payload.get("status", 503)),
-                                            float(payload.get("hang", 0))))
-            self._send_json(200, {"faults": [f.__dict__ for f in cluster.faults]})
+        served = cluster.hooks.serve(self.command, what, query, payload)
+        if served is not None:
+            self._send_json(200, served)
         elif what == "settings":
             if self.command in ("POST", "PUT", "PATCH"):
                 if "never_ready" in payload:
