@@ -16,6 +16,7 @@ import datetime
 import ipaddress
 import json
 import os
+import secrets
 import signal
 import ssl
 import subprocess
@@ -100,6 +101,8 @@ def write_files(directory: str, server: ApiServer, ca_path: str) -> dict[str, An
                        "hooks": server.url + "/_localcluster"},
         "pid": os.getpid(),
     }
+    if cluster.stack is not None:
+        endpoints.update(cluster.stack.endpoints())
     path = os.path.join(directory, "endpoints.json")
     with open(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(endpoints, handle, indent=2)
@@ -107,29 +110,37 @@ def write_files(directory: str, server: ApiServer, ca_path: str) -> dict[str, An
     return endpoints
 
 
-def start(directory: str, profile: str = "1.30", nodes: str = "gke", port: int = 0, ready_delay: float = 0.3) -> tuple[ApiServer, dict]:
-    """Start a cluster in this process (threads); returns the server and its endpoints."""
+def start(directory: str, profile: str = "1.30", nodes: str = "gke", port: int = 0, ready_delay: float = 0.3,
+          stack: str | None = None, alert_speed: float = 1.0) -> tuple[ApiServer, dict]:
+    """Start a cluster in this process (threads), with the logging stack when ``stack`` is "8" or "7.17";
+    returns the server and its endpoints."""
     directory = os.path.abspath(directory)
     ca_path, cert, key = make_certificates(directory)
     cluster = Cluster(profile=profile, nodes=nodes, ready_delay=ready_delay)
     server = ApiServer(cluster, ("127.0.0.1", port), cert, key)
+    if stack:
+        from .stack import Stack, StackConfig  # pylint: disable=import-outside-toplevel
+        Stack(cluster, StackConfig(profile=stack, elastic_password=secrets.token_urlsafe(12), alert_speed=alert_speed)).start()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="localcluster-http", daemon=True).start()
     cluster.start_simulation()
     return server, write_files(directory, server, ca_path)
 
 
 def stop(server: ApiServer) -> None:
-    """Stop an in-process cluster."""
+    """Stop an in-process cluster and its stack."""
     server.cluster.stop()
+    if server.cluster.stack is not None:
+        server.cluster.stack.stop()
     server.shutdown()
     server.server_close()
 
 
 def _serve(args: argparse.Namespace) -> int:
-    server, _unused = start(args.dir, args.profile, args.nodes, args.port, args.ready_delay)
+    server, _unused = start(args.dir, args.profile, args.nodes, args.port, args.ready_delay,
+                            stack=None if args.stack == "none" else args.stack, alert_speed=args.alert_speed)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_args: done.set())
+    signal.signal(signal.SIGINT, lambda *_args: done.set())
     done.wait()
     stop(server)
     return 0
@@ -155,7 +166,7 @@ def _up(args: argparse.Namespace) -> int:
     if os.path.exists(endpoints_path):
         os.remove(endpoints_path)
     cmd = [sys.executable, "-m", "localcluster", "serve", "--dir", directory, "--profile", args.profile, "--nodes", args.nodes,
-           "--ready-delay", str(args.ready_delay)]
+           "--ready-delay", str(args.ready_delay), "--stack", args.stack, "--alert-speed", str(args.alert_speed)]
     with open(os.path.join(directory, "server.log"), "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # pylint: disable=consider-using-with
                                 start_new_session=True, env=dict(os.environ))
@@ -172,6 +183,9 @@ def _up(args: argparse.Namespace) -> int:
             with open(endpoints_path, encoding="utf-8") as handle:
                 endpoints = json.load(handle)
             print(f"localcluster: Kubernetes {endpoints['version']} at {endpoints['kubernetes']['url']} (nodes: {args.nodes})")
+            if "elasticsearch" in endpoints:
+                print(f"localcluster: Elasticsearch {endpoints['elasticsearch']['version']} at {endpoints['elasticsearch']['url']}, "
+                      f"Kibana {endpoints['kibana']['version']} at {endpoints['kibana']['url']} (credentials in endpoints.json)")
             print(f"localcluster: export KUBECONFIG={endpoints['kubernetes']['kubeconfig']}")
             return 0
         time.sleep(0.05)
@@ -219,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--dir", default=".localcluster")
         cmd.add_argument("--profile", default="1.30", choices=list(resources.PROFILES))
         cmd.add_argument("--nodes", default="gke")
-        cmd.add_argument("--stack", default="8", help="Elasticsearch/Kibana profile (7.17 or 8)")
+        cmd.add_argument("--stack", default="8", choices=["8", "7.17", "none"], help="Elasticsearch/Kibana profile, or none")
+        cmd.add_argument("--alert-speed", type=float, default=1.0, help="multiplies the simulated Falco alert rate (a test clock)")
         cmd.add_argument("--port", type=int, default=0)
         cmd.add_argument("--ready-delay", type=float, default=0.3)
     down = sub.add_parser("down")

@@ -112,17 +112,26 @@ class LocalCluster:
         return result
 
 
-def _start(tmp_path_factory, profile: str, nodes: str) -> tuple[LocalCluster, Any]:
+def _start(tmp_path_factory, profile: str, nodes: str, stack: str | None = None) -> tuple[LocalCluster, Any]:
     directory = str(tmp_path_factory.mktemp(f"localcluster-{profile}"))
-    server, endpoints = cli.start(directory, profile=profile, nodes=nodes, ready_delay=0.1)
+    server, endpoints = cli.start(directory, profile=profile, nodes=nodes, ready_delay=0.1, stack=stack, alert_speed=60.0)
     return LocalCluster(server, endpoints, directory), server
 
 
 @pytest.fixture(scope="module")
 def localcluster(request, tmp_path_factory):
-    """A fresh cluster for the test module (profile 1.30, 3 GKE-like nodes unless parametrized)."""
-    profile, nodes = getattr(request, "param", ("1.30", "gke"))
-    handle, server = _start(tmp_path_factory, profile, nodes)
+    """A fresh cluster for the test module (profile 1.30, 3 GKE-like nodes, no logging stack unless
+    parametrized indirectly with ``(profile, nodes)`` or ``(profile, nodes, stack)``)."""
+    params = tuple(getattr(request, "param", ("1.30", "gke")))
+    handle, server = _start(tmp_path_factory, *params)
+    yield handle
+    cli.stop(server)
+
+
+@pytest.fixture(scope="module", params=["8", "7.17"])
+def logging_stack(request, tmp_path_factory):
+    """A 1.30 cluster with the Elasticsearch and Kibana emulators of each stack profile (alerts at 60x speed)."""
+    handle, server = _start(tmp_path_factory, "1.30", "gke", request.param)
     yield handle
     cli.stop(server)
 

@@ -94,6 +94,7 @@ class Cluster:
         self.store = Store()
         self.tokens = {secrets.token_hex(16): ADMIN_USER, secrets.token_hex(16): RESTRICTED_USER}
         self.hooks = Hooks()
+        self.stack: Any = None  # the logging stack (stack.Stack) when one is attached
         self.backends: dict[tuple[str, str], str] = {}
         self.sim = simulation.SimSettings(ready_delay=ready_delay, profile=profile)
         self.tick = tick
@@ -244,6 +245,20 @@ class Cluster:
             self.store.update(key, body)
         elif action.op == "delete" and current is not None:
             self.store.delete(key, action.namespace or "", action.name)
+
+    def has_ready_endpoints(self, service: dict[str, Any]) -> bool:
+        """Whether the Service has a ready endpoint: a ready pod its selector matches, or, for a
+        Service without selector, an Endpoints object of its name with addresses."""
+        meta = service["metadata"]
+        selector = service.get("spec", {}).get("selector")
+        if not selector:
+            endpoints = self.store.peek(resources.storage_key("", "endpoints"), meta.get("namespace", ""), meta["name"])
+            return bool(endpoints and any(subset.get("addresses") for subset in endpoints.get("subsets") or ()))
+        for pod in self.store.items(SIM_RESOURCES["pods"], meta.get("namespace", "")):
+            labels = pod["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in selector.items()) and _pod_ready(pod):
+                return True
+        return False
 
     def _finish_namespace_deletions(self) -> None:
         # The namespace controller empties a Terminating namespace over a second or more, not at
@@ -1079,7 +1094,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         if service is None:
             raise not_found("services", "", name)
         backend = self.cluster.backends.get((req.namespace, name))
-        if backend is None:
+        if backend is None or not self.cluster.has_ready_endpoints(service):
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{req.name}"')
         target = urllib.parse.urlsplit(backend)
         path = "/" + req.rest
@@ -1127,6 +1142,8 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                     cluster.sim = dataclasses.replace(cluster.sim, never_ready=frozenset(payload["never_ready"]))
                 if "ready_delay" in payload:
                     cluster.sim = dataclasses.replace(cluster.sim, ready_delay=float(payload["ready_delay"]))
+                if "alert_speed" in payload and cluster.stack is not None:
+                    cluster.stack.config.alert_speed = float(payload["alert_speed"])
             self._send_json(200, {"never_ready": sorted(cluster.sim.never_ready), "ready_delay": cluster.sim.ready_delay,
                                   "profile": cluster.profile})
         elif what == "backends":
@@ -1136,6 +1153,10 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                                                for (ns, svc), url in cluster.backends.items()]})
         else:
             raise no_such_path()
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions") or ())
 
 
 def _spec_of(obj: dict[str, Any]) -> Any:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+
+from localcluster.pytest_plugin import workload
 
 
 def test_request_log_records_method_path_user_type_and_code(localcluster):
@@ -50,7 +53,7 @@ class _Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_service_proxy_forwards_once_the_service_exists_without_the_callers_token(localcluster):
+def test_service_proxy_forwards_to_ready_endpoints_without_the_callers_token(localcluster):
     backend = http.server.HTTPServer(("127.0.0.1", 0), _Echo)
     threading.Thread(target=backend.serve_forever, daemon=True).start()
     try:
@@ -60,7 +63,13 @@ def test_service_proxy_forwards_once_the_service_exists_without_the_callers_toke
         code, body, _unused = localcluster.http("GET", path)
         assert code == 404 and body["message"] == 'services "kibana-logging" not found'
         client.CoreV1Api(localcluster.api_client()).create_namespaced_service("default", {
-            "metadata": {"name": "kibana-logging"}, "spec": {"ports": [{"port": 5601}], "selector": {"k8s-app": "kibana-logging"}}})
+            "metadata": {"name": "kibana-logging"}, "spec": {"ports": [{"port": 5601}], "selector": {"app": "kibana-logging"}}})
+        code, body, _unused = localcluster.http("GET", path)
+        assert code == 503 and body["message"] == 'no endpoints available for service "kibana-logging"'
+        client.AppsV1Api(localcluster.api_client()).create_namespaced_deployment("default", workload("Deployment", "kibana-logging"))
+        deadline = time.time() + 10
+        while localcluster.http("GET", path)[0] == 503 and time.time() < deadline:
+            time.sleep(0.05)
         code, body, _unused = localcluster.http("GET", path + "?pretty=true")
         assert code == 200 and body == "path=/api/status?pretty=true auth=None"
         assert localcluster.http("GET", path, restricted=True)[0] == 403
