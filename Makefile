@@ -88,6 +88,10 @@ sanity: setup ## ansible-test sanity on a copy of the collection
 	  cp .ci/get_pip.py $(GET_PIP_CACHE)/get_pip_$${version//./_}.py; done
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_COLL)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf - | tar -xf - -C $(SANITY_COLL)
+	# kubernetes.core (a dependency) as ansible-test looks for it: beside the collection.
+	mkdir -p $(SANITY_ROOT)/ansible_collections/kubernetes
+	ln -sfn $$($(BIN)/python -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])') \
+	  $(SANITY_ROOT)/ansible_collections/kubernetes/core
 	cd $(SANITY_COLL) && $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --color no
 
 units: setup ## unit tests of plugins and of the local cluster (no tests collected fails)
@@ -116,7 +120,7 @@ molecule: setup ## the molecule default scenario on the local cluster
 	cd extensions && $(BIN)/molecule reset -s default && $(BIN)/molecule test -s default
 
 bench: setup ## benchmarks on the local cluster (prints a table, writes bench/results/)
-	PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m bench
+	PYTHONPATH=$(CURDIR)/tests:$(COLLECTIONS) $(BIN)/python -m bench
 
 clean: cluster-down ## remove everything generated (keeps .venv)
 	rm -rf tests/output collections .ansible

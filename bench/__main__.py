@@ -103,9 +103,41 @@ def bench_large_lists() -> list[dict[str, Any]]:
         cli.stop(server)
 
 
+def bench_preflight() -> list[dict[str, Any]]:
+    """cluster_preflight's gathering and checks on 3 and 5,000 nodes: wall time and API requests."""
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster
+    from ansible_collections.seclog.falco_efk.plugins.module_utils.preflight import evaluate
+    from ansible_collections.seclog.falco_efk.plugins.modules import cluster_preflight
+
+    rows = []
+    for nodes in ("gke", "gke:5000"):
+        server, endpoints = cli.start(tempfile.mkdtemp(prefix="bench-lc-"), "1.30", nodes)
+        try:
+            params = {name: None for name in cluster_preflight.argument_spec()}
+            params.update(kubeconfig=endpoints["kubernetes"]["kubeconfig"], namespace="logging", es_replicas=1, es_min_cpu="2",
+                          es_min_memory="7.5Gi", es_persistence=True, falco_driver="modern_ebpf", fail_on="never", page_size=500)
+            module = type("Module", (), {"params": params})()
+
+            def preflight():
+                cluster = Cluster(module)
+                _facts, data, _unreadable = cluster_preflight.gather(cluster, params)
+                evaluate(data, params)
+                return cluster.requests
+
+            seconds, requests = median_of(RUNS, preflight)
+            count = len(server.cluster.store.items(resources.storage_key("", "nodes")))
+            rows.append({"name": f"cluster_preflight on {count} nodes", "value": seconds, "unit": "s", "target": "< 3 s (5,000 nodes)"})
+            rows.append({"name": f"cluster_preflight API requests on {count} nodes", "value": requests, "unit": "",
+                         "target": "grows with pages (500 nodes each), not nodes"})
+        finally:
+            cli.stop(server)
+    return rows
+
+
 def main() -> int:
     """Run every benchmark, print the table, write the JSON."""
-    rows = bench_start_stop() + bench_large_lists()
+    rows = bench_start_stop() + bench_large_lists() + bench_preflight()
     width = max(len(r["name"]) for r in rows)
     print(f"{'benchmark':<{width}}  {'median':>10}  target")
     for row in rows:
