@@ -80,6 +80,11 @@ def main() -> int:
         print(f"requests: {len(log)} to the API ({', '.join(f'{v} {n}' for v, n in sorted(by_verb.items()))}); writes: {len(writes)}")
         for entry in writes:
             print(f"  wrote:  {entry['method']} {entry['path']} -> {entry['code']}")
+        if "elasticsearch" in endpoints:
+            print(f"stack:    Elasticsearch {endpoints['elasticsearch']['version']} at {endpoints['elasticsearch']['url']}, "
+                  f"Kibana {endpoints['kibana']['version']} at {endpoints['kibana']['url']} (user elastic; password in "
+                  f"{os.path.relpath(os.path.join(directory, 'endpoints.json'), ROOT)}); through the API server once the efk "
+                  f"stage creates them: {endpoints['kubernetes']['url']}/api/v1/namespaces/logging/services/kibana-logging/proxy/")
         print(f"repeat:   ansible-playbook playbooks/site.yml -e @{os.path.relpath(vars_file, ROOT)}"
               + ("" if args.keep == "1" else "   (after `make cluster-up`, or run `make demo KEEP=1`)"))
         print("result:   " + ("FAILED: see the playbook output above" if failed else "site and verify passed"))

@@ -79,6 +79,10 @@ class Cluster:
         except CoreException as exc:
             raise ClusterError("Could not connect to Kubernetes: %s. Check kubeconfig/context (or K8S_AUTH_* variables)."
                                % str(exc).rstrip("."))
+        except (Urllib3Error, OSError) as exc:
+            # The client asks the server for /version while it is being built.
+            raise ClusterError("Could not reach the Kubernetes API server: %s. Check the server address in the kubeconfig, the "
+                               "network, and that the cluster is up." % exc)
         except Exception as exc:  # pylint: disable=broad-except
             # kubernetes' config loader raises plain exceptions for a missing or broken kubeconfig.
             raise ClusterError("Could not load the Kubernetes configuration: %s. Check kubeconfig/context (or K8S_AUTH_* "
