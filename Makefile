@@ -102,10 +102,10 @@ KUBERNETES_CORE = $$($(BIN)/python -c 'import ansible_collections.kubernetes.cor
 
 docs: build ## module and role docs: antsibull-docs lint, and ansible-doc from the built tarball
 	# antsibull-docs copies dependencies with git when they sit in a git work tree (our .venv does, ignored):
-	# give it a plain copy of kubernetes.core outside the checkout instead.
+	# give it a plain copy of kubernetes.core outside the checkout instead, and only that one.
 	rm -rf $(DOCS_DEPS) && mkdir -p $(DOCS_DEPS)/ansible_collections/kubernetes
 	cp -r $(KUBERNETES_CORE) $(DOCS_DEPS)/ansible_collections/kubernetes/core
-	ANSIBLE_COLLECTIONS_PATH=$(DOCS_DEPS) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	ANSIBLE_COLLECTIONS_PATH=$(DOCS_DEPS) ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 	rm -rf tests/output/docs && mkdir -p tests/output/docs
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs $(BIN)/ansible-galaxy collection install --offline --no-deps --force \
 	  -p tests/output/docs tests/output/seclog-falco_efk-*.tar.gz

@@ -124,6 +124,28 @@ class Cluster:
                 return items, pages
 
 
+def discover(cluster, groups=None):
+    """What the server serves: (``/version``, every group version, resources of the group versions asked for).
+
+    ``groups`` limits which API groups get their resource lists read (one request per group version);
+    None reads them all. Resources are ``{"name", "kind", "namespaced"}``, subresources left out.
+    """
+    version = cluster.request("GET", "/version")
+    resources = {"v1": _resources(cluster.request("GET", "/api/v1"))}
+    versions = ["v1"]
+    for group in cluster.request("GET", "/apis").get("groups", ()):
+        for entry in group.get("versions", ()):
+            versions.append(entry["groupVersion"])
+            if groups is None or group["name"] in groups:
+                resources[entry["groupVersion"]] = _resources(cluster.get("/apis/" + entry["groupVersion"]) or {})
+    return version, versions, resources
+
+
+def _resources(resource_list):
+    return [{"name": r["name"], "kind": r["kind"], "namespaced": r.get("namespaced", False)}
+            for r in resource_list.get("resources", ()) if "/" not in r["name"]]
+
+
 def _api_error(method, path, exc):
     message = exc.reason
     body = None

@@ -155,7 +155,7 @@ api_requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster, ClusterError, auth_argument_spec
+from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster, ClusterError, auth_argument_spec, discover
 from ansible_collections.seclog.falco_efk.plugins.module_utils.preflight import (
     REQUIRED_ACCESS, PreflightError, cpu_millicores, evaluate, failing, finding, memory_mib, node_summary, summary_lines)
 
@@ -178,20 +178,6 @@ def argument_spec():
         page_size=dict(type="int", default=500),
     )
     return spec
-
-
-def discover(cluster):
-    """Server version, served group versions, and the resources of the groups we use."""
-    version = cluster.request("GET", "/version")
-    served = {"v1": [r["name"] for r in cluster.request("GET", "/api/v1").get("resources", ())]}
-    versions = ["v1"]
-    for group in cluster.request("GET", "/apis").get("groups", ()):
-        for entry in group.get("versions", ()):
-            versions.append(entry["groupVersion"])
-            if group["name"] in DETAILED_GROUPS:
-                answer = cluster.get("/apis/" + entry["groupVersion"]) or {}
-                served[entry["groupVersion"]] = [r["name"] for r in answer.get("resources", ())]
-    return version, versions, served
 
 
 def whoami(cluster, served):
@@ -225,7 +211,8 @@ def access_reviews(cluster, namespace):
 def gather(cluster, params):
     """Everything the checks need; what the caller may not read becomes a finding instead."""
     unreadable = []
-    version, versions, served = discover(cluster)
+    version, versions, resources = discover(cluster, DETAILED_GROUPS)
+    served = dict((gv, [r["name"] for r in found]) for gv, found in resources.items())
     apps = next((gv for gv in ("apps/v1", "apps/v1beta2", "extensions/v1beta1") if "daemonsets" in served.get(gv, ())), "apps/v1")
 
     def read_list(path):

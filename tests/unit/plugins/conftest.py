@@ -31,7 +31,7 @@ def run_module_fixture():
     """run_module(main, args, check_mode=False) -> ModuleExit (result, failed)."""
 
     def run(main, args: dict, check_mode: bool = False) -> ModuleExit:
-        payload = dict(args, _ansible_check_mode=check_mode, _ansible_diff=False)
+        payload = dict({"_ansible_check_mode": check_mode, "_ansible_diff": False}, **args)
         with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode()), \
                 mock.patch.object(basic, "_ANSIBLE_PROFILE", "legacy", create=True), \
                 mock.patch.object(basic.AnsibleModule, "exit_json", _exit), \
