@@ -29,7 +29,6 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 
 try:  # zoneinfo needs tzdata on some systems; fixed offsets work without it
@@ -37,7 +36,7 @@ try:  # zoneinfo needs tzdata on some systems; fixed offsets work without it
 except ImportError:  # pragma: no cover
     ZoneInfo = None  # type: ignore[assignment,misc]
 
-from .hooks import PREFIX, Hooks
+from .hooks import EngineServer, Fault
 
 PROFILES: dict[str, dict[str, str]] = {
     "7.17": {"number": "7.17.25", "build_hash": "f9b6b57d1d0f76e2d14291c04fb50abeb642cfbf", "build_date": "2024-10-16T22:06:36.904732810Z",
@@ -3110,24 +3109,6 @@ def _check_password(password: Any) -> None:
 
 
 # ----------------------------------------------------------------------------------------- HTTP
-class ElasticsearchServer(ThreadingHTTPServer):
-    """An Elasticsearch engine served over HTTP/1.1 (keep-alive), with the shared request log and faults."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, engine: Elasticsearch, address: tuple[str, int] = ("127.0.0.1", 0), hooks: Hooks | None = None) -> None:
-        super().__init__(address, _Handler)
-        self.engine = engine
-        self.hooks = hooks if hooks is not None else Hooks()
-
-    @property
-    def url(self) -> str:
-        """http://<host>:<port>"""
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
-
-
 FAULT_ERRORS = {
     429: ("es_rejected_execution_exception",
           "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, "
@@ -3142,87 +3123,23 @@ FAULT_ERRORS = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One connection to the emulated Elasticsearch."""
+class ElasticsearchServer(EngineServer):
+    """An Elasticsearch engine served over HTTP/1.1 (keep-alive), with the shared request log and faults."""
 
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and delayed ACKs add 40 ms a request.
-    disable_nagle_algorithm = True
-    server: ElasticsearchServer
-    server_version = "localcluster-elasticsearch"
-    sys_version = ""
+    engine: Elasticsearch
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Quiet: the request log is the record."""
+    def fault_response(self, fault: Fault) -> tuple[int, bytes, dict[str, str]]:
+        """An injected fault, worded as Elasticsearch words that status."""
+        etype, reason = FAULT_ERRORS.get(fault.status, ("exception", "injected fault"))
+        return fault.status, json.dumps(EsError(fault.status, etype, reason).body()).encode(), dict(_PRODUCT_HEADERS)
 
-    def do_GET(self):  # pylint: disable=invalid-name
-        """Every method goes through one dispatcher."""
-        self._dispatch()
+    def unknown_hook_response(self, path: str, method: str) -> tuple[int, bytes, dict[str, str]]:
+        """Elasticsearch's answer to a path it has no handler for."""
+        body = {"error": f"no handler found for uri [{path}] and method [{method}]", "status": 400}
+        return 400, json.dumps(body).encode(), dict(_PRODUCT_HEADERS)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
-    def _read_body(self) -> bytes:
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            if name.lower() not in ("content-length", "connection", "transfer-encoding", "x-localcluster-user"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def _dispatch(self) -> None:
-        started = time.time()
-        parsed = urllib.parse.urlsplit(self.path)
-        code = 0
-        user = None
-        internal = parsed.path.startswith(PREFIX + "/")
-        try:
-            body = self._read_body()
-            if internal:
-                query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-                payload = json.loads(body) if body.strip() else {}
-                served = self.server.hooks.serve(self.command, parsed.path[len(PREFIX) + 1:].strip("/"), query, payload)
-                if served is None:
-                    served, status = {"error": f"no handler found for uri [{parsed.path}] and method [{self.command}]", "status": 400}, 400
-                else:
-                    status = 200
-                response = Response(status, json.dumps(served).encode(), {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"})
-            else:
-                fault = self.server.hooks.take_fault(self.command, parsed.path)
-                if fault is not None:
-                    if fault.hang:
-                        time.sleep(fault.hang)
-                    etype, reason = FAULT_ERRORS.get(fault.status, ("exception", "injected fault"))
-                    error = EsError(fault.status, etype, reason)
-                    response = Response(fault.status, json.dumps(error.body()).encode(),
-                                        {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"})
-                    if fault.status in (429, 503):
-                        response.headers["Retry-After"] = "1"
-                else:
-                    response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()), body)
-                    user = response.headers.get("X-Localcluster-User")
-            code = response.status
-            self._send(response)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        finally:
-            if not internal:
-                self.server.hooks.record(self.command, parsed.path, code, started, user=user, query=parsed.query)
+_PRODUCT_HEADERS = {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}
 
 
 def _sorted_mapping(mapping: dict[str, Any]) -> dict[str, Any]:

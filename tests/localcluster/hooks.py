@@ -1,4 +1,5 @@
-"""Test hooks shared by the emulators: the request log and fault injection.
+"""Test hooks shared by the emulators (the request log and fault injection), and the HTTP front of
+the Elasticsearch and Kibana emulators.
 
 Each emulator (Kubernetes API, Elasticsearch, Kibana) owns one ``Hooks``; its HTTP handler
 records every request with ``record`` and asks ``take_fault`` before serving one. Tests reach
@@ -7,10 +8,13 @@ them over HTTP under ``/_localcluster/`` (``requests``, ``faults``), which ``ser
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
+import urllib.parse
 from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PREFIX = "/_localcluster"
@@ -74,3 +78,117 @@ class Hooks:
                                              float(payload.get("hang", 0))))
                 return {"faults": [asdict(f) for f in self.faults]}
         return None
+
+
+class EngineServer(ThreadingHTTPServer):
+    """An in-process engine served over HTTP/1.1 (keep-alive), with the request log and faults.
+
+    The engine answers ``handle(method, target, headers, body)`` with an object carrying ``status``,
+    ``body`` (bytes) and ``headers`` (dict); a ``X-Localcluster-User`` header names the caller for
+    the log and is not sent. Subclasses say how their product words injected faults and unknown hooks.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, engine: Any, address: tuple[str, int] = ("127.0.0.1", 0), hooks: Hooks | None = None) -> None:
+        super().__init__(address, EngineHandler)
+        self.engine = engine
+        self.hooks = hooks if hooks is not None else Hooks()
+
+    @property
+    def url(self) -> str:
+        """http://<host>:<port>"""
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    def fault_response(self, fault: Fault) -> tuple[int, bytes, dict[str, str]]:
+        """The answer to an injected fault, as (status, body, headers)."""
+        return fault.status, json.dumps({"error": "injected fault", "status": fault.status}).encode(), {"Content-Type": "application/json"}
+
+    def unknown_hook_response(self, path: str, method: str) -> tuple[int, bytes, dict[str, str]]:
+        """The answer to a /_localcluster/ path no hook serves."""
+        return 404, json.dumps({"error": f"no hook at {path} for {method}"}).encode(), {"Content-Type": "application/json"}
+
+
+class EngineHandler(BaseHTTPRequestHandler):
+    """One connection to an EngineServer."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and delayed ACKs add 40 ms a request.
+    disable_nagle_algorithm = True
+    server: EngineServer
+    sys_version = ""
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Quiet: the request log is the record."""
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        """Every method goes through one dispatcher."""
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    @property
+    def server_version(self) -> str:  # type: ignore[override]
+        """The Server header: the engine's class name."""
+        return "localcluster-" + type(self.server.engine).__name__.lower()
+
+    def _read_body(self) -> bytes:
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding", "x-localcluster-user"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        started = time.time()
+        parsed = urllib.parse.urlsplit(self.path)
+        code, user = 0, None
+        internal = parsed.path.startswith(PREFIX + "/")
+        try:
+            body = self._read_body()
+            if internal:
+                query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+                served = self.server.hooks.serve(self.command, parsed.path[len(PREFIX) + 1:].strip("/"), query,
+                                                 json.loads(body) if body.strip() else {})
+                if served is None:
+                    status, data, headers = self.server.unknown_hook_response(parsed.path, self.command)
+                else:
+                    status, data, headers = 200, json.dumps(served).encode(), {"Content-Type": "application/json"}
+            else:
+                fault = self.server.hooks.take_fault(self.command, parsed.path)
+                if fault is not None:
+                    if fault.hang:
+                        time.sleep(fault.hang)
+                    status, data, headers = self.server.fault_response(fault)
+                    if fault.status in (429, 503):
+                        headers = dict(headers, **{"Retry-After": "1"})
+                else:
+                    response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()), body)
+                    status, data, headers = response.status, response.body, response.headers
+                    user = headers.get("X-Localcluster-User")
+            code = status
+            self._send(status, data, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            if not internal:
+                self.server.hooks.record(self.command, parsed.path, code, started, user=user, query=parsed.query)

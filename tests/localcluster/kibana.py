@@ -29,10 +29,9 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 
-from .hooks import PREFIX, Hooks
+from .hooks import EngineServer, Fault
 
 PROFILES: dict[str, dict[str, Any]] = {
     "7.17": {
@@ -1335,97 +1334,18 @@ FAULT_MESSAGES = {500: "An internal server error occurred.", 503: "Kibana server
                   429: "Too Many Requests", 504: "Gateway Timeout"}
 
 
-class KibanaServer(ThreadingHTTPServer):
+class KibanaServer(EngineServer):
     """A Kibana engine served over HTTP/1.1 (keep-alive), with the shared request log and faults."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+    engine: Kibana
 
-    def __init__(self, engine: Kibana, address: tuple[str, int] = ("127.0.0.1", 0), hooks: Hooks | None = None) -> None:
-        super().__init__(address, _Handler)
-        self.engine = engine
-        self.hooks = hooks if hooks is not None else Hooks()
+    def fault_response(self, fault: Fault) -> tuple[int, bytes, dict[str, str]]:
+        """An injected fault, worded as Kibana words that status."""
+        response = Kibana._json({"statusCode": fault.status, "error": STATUS_TEXT.get(fault.status, "Error"),  # pylint: disable=protected-access
+                                 "message": FAULT_MESSAGES.get(fault.status, "injected fault")}, fault.status)
+        return response.status, response.body, response.headers
 
-    @property
-    def url(self) -> str:
-        """http://<host>:<port>"""
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """One connection to the emulated Kibana."""
-
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and delayed ACKs add 40 ms a request.
-    disable_nagle_algorithm = True
-    server: KibanaServer
-    server_version = "localcluster-kibana"
-    sys_version = ""
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Quiet: the request log is the record."""
-
-    def do_GET(self):  # pylint: disable=invalid-name
-        """Every method goes through one dispatcher."""
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
-
-    def _read_body(self) -> bytes:
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            if name.lower() not in ("content-length", "connection", "transfer-encoding", "x-localcluster-user"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def _dispatch(self) -> None:
-        started = time.time()
-        parsed = urllib.parse.urlsplit(self.path)
-        code = 0
-        user = None
-        internal = parsed.path.startswith(PREFIX + "/")
-        try:
-            body = self._read_body()
-            if internal:
-                query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
-                payload = json.loads(body) if body.strip() else {}
-                served = self.server.hooks.serve(self.command, parsed.path[len(PREFIX) + 1:].strip("/"), query, payload)
-                response = Kibana._json(served) if served is not None else Kibana._json(  # pylint: disable=protected-access
-                    {"statusCode": 404, "error": "Not Found", "message": "Not Found"}, 404)
-            else:
-                fault = self.server.hooks.take_fault(self.command, parsed.path)
-                if fault is not None:
-                    if fault.hang:
-                        time.sleep(fault.hang)
-                    response = Kibana._json({"statusCode": fault.status, "error": STATUS_TEXT.get(fault.status, "Error"),  # pylint: disable=protected-access
-                                             "message": FAULT_MESSAGES.get(fault.status, "injected fault")}, fault.status)
-                    if fault.status in (429, 503):
-                        response.headers["Retry-After"] = "1"
-                else:
-                    response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()), body)
-                    user = response.headers.get("X-Localcluster-User")
-            code = response.status
-            self._send(response)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        finally:
-            if not internal:
-                self.server.hooks.record(self.command, parsed.path, code, started, user=user, query=parsed.query)
+    def unknown_hook_response(self, path: str, method: str) -> tuple[int, bytes, dict[str, str]]:
+        """Kibana's 404."""
+        response = Kibana._json({"statusCode": 404, "error": "Not Found", "message": "Not Found"}, 404)  # pylint: disable=protected-access
+        return response.status, response.body, response.headers
