@@ -78,7 +78,9 @@ ansible-lint: setup
 # bootstrap script from a host we cannot reach: give it a copy of the checkout (tracked and
 # new files, as a clone would have them) and the bootstrap script it would have downloaded.
 # Outside the checkout: inside it, ansible-test would list files with the checkout's git and skip them.
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/seclog-falco_efk-sanity
+# One per checkout, so two checkouts on a machine do not trample each other.
+CHECKOUT_ID := $(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/seclog-falco_efk-sanity-$(CHECKOUT_ID)
 SANITY_COLL := $(SANITY_ROOT)/ansible_collections/seclog/falco_efk
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache
 SANITY_PYTHON ?= 3.11
@@ -97,7 +99,7 @@ sanity: setup ## ansible-test sanity on a copy of the collection
 units: setup ## unit tests of plugins and of the local cluster (no tests collected fails)
 	$(BIN)/python -m pytest -q
 
-DOCS_DEPS := $(or $(TMPDIR),/tmp)/seclog-falco_efk-docs-deps
+DOCS_DEPS := $(or $(TMPDIR),/tmp)/seclog-falco_efk-docs-deps-$(CHECKOUT_ID)
 KUBERNETES_CORE = $$($(BIN)/python -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])')
 
 docs: build ## module and role docs: antsibull-docs lint, and ansible-doc from the built tarball
