@@ -472,9 +472,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         req.name = rest[1] if len(rest) > 1 else ""
         req.subresource = rest[2] if len(rest) > 2 else ""
         req.rest = "/".join(rest[3:])
-        if req.subresource == "proxy" or (req.name and ":" in req.name and req.subresource == "proxy"):
-            pass
-        elif req.subresource and req.subresource not in {s[0] for s in res.subresources}:
+        if req.subresource and req.subresource != "proxy" and req.subresource not in {s[0] for s in res.subresources}:
             raise no_such_path()
         self._resource(req)
 
@@ -919,8 +917,6 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             if sent_rv and sent_rv != old["metadata"]["resourceVersion"]:
                 raise conflict(res.name, res.group, req.name, "the object has been modified; please apply your changes to the latest version "
                                                               "and try again")
-            if not sent_rv and res.kind in ("Namespace",):
-                pass
             self._finish_update(req, old, obj)
 
     def _patch(self, req: Request) -> None:
