@@ -73,7 +73,7 @@ def main() -> int:
                 break
         log = hook(endpoints, "requests")["requests"]
         writes = [r for r in log if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and not r["path"].endswith("reviews")]
-        by_verb = collections.Counter(r["verb"] or r["method"].lower() for r in log)
+        by_verb = collections.Counter("access review" if r["path"].endswith("reviews") else r["verb"] or r["method"].lower() for r in log)
         print("\n=== What the demo did")
         print(f"cluster:  Kubernetes {endpoints['version']} (profile {endpoints['profile']}, nodes '{args.nodes}') at "
               f"{endpoints['kubernetes']['url']}")
