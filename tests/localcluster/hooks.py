@@ -161,7 +161,7 @@ class EngineHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         started = time.time()
         parsed = urllib.parse.urlsplit(self.path)
-        code, user = 0, None
+        code, user, recorded = 0, None, False
         internal = parsed.path.startswith(PREFIX + "/")
         try:
             body = self._read_body()
@@ -186,9 +186,16 @@ class EngineHandler(BaseHTTPRequestHandler):
                     status, data, headers = response.status, response.body, response.headers
                     user = headers.get("X-Localcluster-User")
             code = status
+            # Recorded before the answer goes out: a client that reads the log next finds it there.
+            recorded = self._record(internal, parsed, code, started, user)
             self._send(status, data, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            if not internal:
-                self.server.hooks.record(self.command, parsed.path, code, started, user=user, query=parsed.query)
+            if not recorded:
+                self._record(internal, parsed, code, started, user)
+
+    def _record(self, internal: bool, parsed: urllib.parse.SplitResult, code: int, started: float, user: str | None) -> bool:
+        if not internal:
+            self.server.hooks.record(self.command, parsed.path, code, started, user=user, query=parsed.query)
+        return True

@@ -379,23 +379,25 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
 
     def _dispatch(self) -> None:
         self._code = 0
-        started = time.time()
+        self._started = time.time()
+        self._recorded = False
+        self._user: rbac.UserInfo | None = None
+        self._req: Request | None = None
         parsed = urllib.parse.urlsplit(self.path)
-        query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        self._query = query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        self._internal_path = parsed.path.startswith(INTERNAL)
         body = self._read_body()
-        user = None
-        req = None
         try:
-            user = self._authenticate()
-            if parsed.path.startswith(INTERNAL):
+            self._user = user = self._authenticate()
+            if self._internal_path:
                 self._internal(parsed.path, query, body, user)
                 return
             fault = self.cluster.hooks.take_fault(self.command, parsed.path)
             if fault is not None:
                 self._fault(fault)
                 return
-            req = Request(self.command, parsed.path, query, user, body, (self.headers.get("Content-Type") or "").split(";")[0].strip())
-            self._route(req)
+            self._req = Request(self.command, parsed.path, query, user, body, (self.headers.get("Content-Type") or "").split(";")[0].strip())
+            self._route(self._req)
         except ApiError as err:
             self._send_error(err, {"Retry-After": "1"} if err.code == 429 else None)
         except (BrokenPipeError, ConnectionResetError):
@@ -404,10 +406,21 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             traceback.print_exc()  # an emulator bug: make it visible in server.log and pytest's output
             self._send_error(ApiError(500, "InternalError", f"Internal error occurred: {exc!r}"))
         finally:
-            if not parsed.path.startswith(INTERNAL):
-                self.cluster.hooks.record(self.command, parsed.path, self._code, started, query=query,
-                                          user=user.username if user else None, content_type=req.content_type if req else "",
-                                          verb=req.verb if req else "", dry_run=query.get("dryRun") == "All")
+            self._record(self._code)
+
+    def send_response(self, code, message=None):
+        """Record the request as its status goes out: a client that reads the log next finds it there."""
+        self._record(code)
+        super().send_response(code, message)
+
+    def _record(self, code: int) -> None:
+        if self._recorded or self._internal_path:
+            return
+        self._recorded = True
+        req, user = self._req, self._user
+        self.cluster.hooks.record(self.command, urllib.parse.urlsplit(self.path).path, code, self._started, query=self._query,
+                                  user=user.username if user else None, content_type=req.content_type if req else "",
+                                  verb=req.verb if req else "", dry_run=self._query.get("dryRun") == "All")
 
     def _fault(self, fault: Fault) -> None:
         if fault.hang:
