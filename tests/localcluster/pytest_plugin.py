@@ -10,6 +10,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -20,6 +21,17 @@ from . import cli
 
 
 _SELECTOR_FROM_LABELS = object()
+
+
+def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy (which is returned); AssertionError on timeout."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not reached within {timeout} s")
 
 
 def workload(kind: str, name: str, labels: dict | None = None, selector: Any = _SELECTOR_FROM_LABELS, replicas: int | None = None,

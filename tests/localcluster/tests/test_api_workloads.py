@@ -7,17 +7,7 @@ import time
 import pytest
 from kubernetes import client
 
-from localcluster.pytest_plugin import workload
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from localcluster.pytest_plugin import wait_for, workload
 
 
 def test_gke_node_set_looks_like_gke_nodes(localcluster):
