@@ -1527,11 +1527,13 @@ INDEX_PRIVILEGES: dict[str, tuple[str, ...]] = {
                             "indices:monitor/settings/get", "indices:admin/resolve/index"),
     "monitor": ("indices:monitor/*",),
     "maintenance": ("indices:admin/refresh*", "indices:admin/flush*", "indices:admin/forcemerge*"),
-    "create_doc": ("indices:data/write/index", "indices:data/write/bulk*", _AUTO_CREATE),
-    "create": ("indices:data/write/index", "indices:data/write/bulk*", _AUTO_CREATE),
-    "index": ("indices:data/write/index", "indices:data/write/bulk*", "indices:data/write/update*", _AUTO_CREATE),
+    # As IndexPrivilege.java: the document privileges do not auto-create an index; create_index / auto_configure do.
+    "create_doc": ("indices:data/write/index", "indices:data/write/bulk*"),
+    "create": ("indices:data/write/index", "indices:data/write/bulk*"),
+    "index": ("indices:data/write/index", "indices:data/write/bulk*", "indices:data/write/update*"),
     "delete": ("indices:data/write/delete*", "indices:data/write/bulk*"),
-    "write": ("indices:data/write/*", _AUTO_CREATE),
+    "write": ("indices:data/write/*",),
+    "auto_configure": (_AUTO_CREATE,),  # listed first: 403 messages name it before create_index, as real ES does
     "create_index": ("indices:admin/create", _AUTO_CREATE),
     "delete_index": ("indices:admin/delete",),
     "manage": ("indices:admin/*", "indices:monitor/*"),
@@ -1707,6 +1709,12 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
                                                          "password": elastic_password if name == "elastic" else None}
                                                   for name, roles in RESERVED_USERS.items()}
         self._roles: dict[str, dict[str, Any]] = {}
+        self._initial_elastic_password = elastic_password
+        # What the node's own files configure (elasticsearch.yml, users/users_roles, roles.yml): see configure_security.
+        self._file_users: dict[str, dict[str, Any]] = {}
+        self._file_roles: dict[str, dict[str, Any]] = {}
+        self._anonymous: dict[str, Any] | None = None
+        self._bootstrap_password: str | None = None
         self._api_keys: dict[str, dict[str, Any]] = {}
         self._service_tokens: dict[str, dict[str, Any]] = {}
         self._seq = 0
@@ -1765,6 +1773,44 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
         principal = self._principal(authorization_header or "")
         return copy.deepcopy(principal.info) if principal is not None else None
 
+    def configure_security(self, enabled: bool | None = None, elastic_bootstrap_password: str | None = None,
+                           file_users: dict[str, dict[str, Any]] | None = None, file_roles: dict[str, dict[str, Any]] | None = None,
+                           anonymous: dict[str, Any] | None = None) -> None:
+        """Apply what the node's configuration files and environment say, all at once, as a (re)started node reads them.
+
+        ``enabled``: xpack.security.enabled (None keeps the current value, the profile's default at first).
+        ``elastic_bootstrap_password``: ELASTIC_PASSWORD; only the first one ever seen sets elastic's password (real ES uses it
+        only while the security index does not exist yet, i.e. on the first start with an empty data dir).
+        ``file_users``: the file realm, {username: {"password": str, "roles": [str]}}; None means no file users.
+        ``file_roles``: roles.yml, {name: {"cluster": [...], "indices": [...]}}; None means none.
+        ``anonymous``: {"username": str, "roles": [str], "authz_exception": bool} or None for no anonymous access.
+        """
+        with self._lock:
+            if enabled is not None:
+                self.security = bool(enabled)
+            if elastic_bootstrap_password is not None and self._bootstrap_password is None:
+                self._bootstrap_password = elastic_bootstrap_password
+                self._users["elastic"]["password"] = elastic_bootstrap_password
+            self._file_users = {str(name): {"password": None if user.get("password") is None else str(user["password"]),
+                                            "roles": [str(r) for r in user.get("roles") or ()]}
+                                for name, user in (file_users or {}).items()}
+            self._file_roles = {str(name): {"cluster": list(role.get("cluster") or ()), "indices": copy.deepcopy(role.get("indices") or []),
+                                            "run_as": list(role.get("run_as") or ())}
+                                for name, role in (file_roles or {}).items() if isinstance(role, dict)}
+            if anonymous is None or not anonymous.get("roles"):
+                # Real ES enables anonymous access only when xpack.security.authc.anonymous.roles is set.
+                self._anonymous = None
+            else:
+                self._anonymous = {"username": str(anonymous.get("username") or "_anonymous"), "roles": [str(r) for r in anonymous["roles"]],
+                                   "authz_exception": bool(anonymous.get("authz_exception", True))}
+
+    def reset_node(self) -> None:
+        """Forget the bootstrap password and the node's file configuration, as a node started on an empty data dir would."""
+        with self._lock:
+            self._bootstrap_password = None
+            self._users["elastic"]["password"] = self._initial_elastic_password
+            self._file_users, self._file_roles, self._anonymous = {}, {}, None
+
     def cluster_health(self, pattern: str | None = None, level: str = "cluster") -> dict[str, Any]:
         """The ``_cluster/health`` body now (no waiting)."""
         with self._lock:
@@ -1772,7 +1818,22 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
 
     # ------------------------------------------------------------------ security
     def _role(self, name: str) -> dict[str, Any]:
-        return self._roles.get(name) or BUILTIN_ROLES.get(name) or {"cluster": [], "indices": []}
+        # The role stores in ES's order: reserved roles, then roles.yml, then the native (API-created) roles.
+        return BUILTIN_ROLES.get(name) or self._file_roles.get(name) or self._roles.get(name) or {"cluster": [], "indices": []}
+
+    def _realm_roles(self, names: list[str]) -> list[dict[str, Any]]:
+        # With anonymous access on, ES also grants the anonymous roles to every user authenticated by a realm.
+        extra = [r for r in (self._anonymous or {}).get("roles", []) if r not in names]
+        return [self._role(r) for r in [*names, *extra]]
+
+    def _anonymous_principal(self) -> Principal | None:
+        if self._anonymous is None:
+            return None
+        realm = {"name": "__anonymous", "type": "__anonymous"}
+        info = {"username": self._anonymous["username"], "roles": list(self._anonymous["roles"]), "full_name": None, "email": None,
+                "metadata": {"_reserved": True}, "enabled": True, "authentication_realm": realm, "lookup_realm": dict(realm),
+                "authentication_type": "anonymous"}
+        return Principal(info, [self._role(r) for r in self._anonymous["roles"]])
 
     def _user_info(self, user: dict[str, Any], realm: dict[str, str]) -> dict[str, Any]:
         info = {k: copy.deepcopy(user[k]) for k in ("username", "roles", "full_name", "email", "metadata", "enabled")}
@@ -1783,17 +1844,15 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
         scheme, _sep, cred = header.strip().partition(" ")
         scheme, cred = scheme.lower(), cred.strip()
         with self._lock:
+            if not header.strip():
+                # No credentials at all: the anonymous user when configured (bad credentials never fall back to it).
+                return self._anonymous_principal()
             if scheme == "basic":
                 try:
                     username, _colon, password = base64.b64decode(cred, validate=False).decode("utf-8").partition(":")
                 except (ValueError, UnicodeDecodeError):
                     return None
-                user = self._users.get(username)
-                if user is None or not user.get("enabled") or user.get("password") is None or not secrets.compare_digest(
-                        str(user["password"]), password):
-                    return None
-                realm = {"name": "reserved", "type": "reserved"} if username in RESERVED_USERS else {"name": "default_native", "type": "native"}
-                return Principal(self._user_info(user, realm), [self._role(r) for r in user["roles"]])
+                return self._realm_principal(username, password)
             if scheme == "apikey":
                 try:
                     key_id, _colon, secret = base64.b64decode(cred).decode("utf-8").partition(":")
@@ -1822,6 +1881,23 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
                         "token": {"name": token["name"], "type": "_service_account_index"}}
                 return Principal(info, [self._role(SERVICE_ACCOUNTS[account])])
         return None
+
+    def _realm_principal(self, username: str, password: str) -> Principal | None:
+        # The realm chain in ES's default order: reserved, file, native; a realm that knows the user but not the
+        # password passes on to the next one.
+        if username in RESERVED_USERS:
+            user = self._users.get(username)
+            if user is None or not user.get("enabled") or user.get("password") is None or not secrets.compare_digest(str(user["password"]), password):
+                return None
+            return Principal(self._user_info(user, {"name": "reserved", "type": "reserved"}), self._realm_roles(user["roles"]))
+        file_user = self._file_users.get(username)
+        if file_user is not None and file_user.get("password") is not None and secrets.compare_digest(str(file_user["password"]), password):
+            info = {"username": username, "roles": list(file_user["roles"]), "full_name": None, "email": None, "metadata": {}, "enabled": True}
+            return Principal(self._user_info(info, {"name": "file", "type": "file"}), self._realm_roles(file_user["roles"]))
+        user = self._users.get(username)
+        if user is None or not user.get("enabled") or user.get("password") is None or not secrets.compare_digest(str(user["password"]), password):
+            return None
+        return Principal(self._user_info(user, {"name": "default_native", "type": "native"}), self._realm_roles(user["roles"]))
 
     def _unauthenticated(self, req: _Request) -> EsError:
         header = req.headers.get("authorization", "")
@@ -1854,6 +1930,10 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
             return
         if indices == [] and any(principal.allowed(action, probe) for probe in ("*", "logstash-x")):
             return
+        if principal.info.get("authentication_type") == "anonymous" and not (self._anonymous or {}).get("authz_exception", True):
+            # xpack.security.authc.anonymous.authz_exception: false -> authenticationRequired(action): a 401 asking for credentials.
+            raise EsError(401, "security_exception", f"action [{action}] requires authentication",
+                          {"header": {"WWW-Authenticate": WWW_AUTHENTICATE}}, headers={"WWW-Authenticate": ", ".join(WWW_AUTHENTICATE)})
         roles = ",".join(principal.info.get("roles", []))
         who = f"user [{principal.username}] with {'effective roles' if self.profile != '7.17' else 'roles'} [{roles}]"
         if principal.info.get("authentication_type") == "api_key":

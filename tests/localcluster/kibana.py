@@ -69,6 +69,10 @@ ES_TO_KBN_TYPE = {
     "boolean": "boolean", "ip": "ip", "geo_point": "geo_point", "geo_shape": "geo_shape", "nested": "nested",
     "_id": "string", "_index": "string", "_source": "_source", "_score": "number",
 }
+ELASTIC_USERNAME_FORBIDDEN = ('value of "elastic" is forbidden. This is a superuser account that cannot write to system indices that Kibana needs to '
+                              "function. Use a service account token instead. Learn more: "
+                              "https://www.elastic.co/guide/en/elasticsearch/reference/8.0/service-accounts.html")
+NODES_VERSION_PATH = "/_nodes?filter_path=nodes.*.version%2Cnodes.*.http.publish_address%2Cnodes.*.ip"  # Kibana's first ES request
 DEFAULT_ROLE_PRIVILEGES = {"superuser": "all", "kibana_admin": "all", "editor": "all", "viewer": "read"}
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                413: "Request Entity Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
@@ -296,6 +300,10 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         self.name = name
         self.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kibana/{name}/{profile}"))
         self.role_privileges = dict(DEFAULT_ROLE_PRIVILEGES if role_privileges is None else role_privileges)
+        # elasticsearch.username / elasticsearch.password (ELASTICSEARCH_USERNAME / _PASSWORD); None: not configured, the
+        # emulator then assumes a working connection as before
+        self.es_username: str | None = None
+        self.es_password: str | None = None
         self._clock = clock
         self._lock = threading.RLock()
         self._docs: dict[tuple[str, str, str], _Doc] = {}
@@ -453,6 +461,23 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                                          "shortDotsEnable": False, "isMapped": True})
         return fields
 
+    # ------------------------------------------------------------------ connection to Elasticsearch
+    def es_connection_problem(self) -> str | None:
+        """Why Kibana cannot work with its configured Elasticsearch credentials now (the message Kibana logs), or None."""
+        username = self.es_username
+        if username is None:
+            return None
+        if self.is8 and username == "elastic":
+            # Kibana 8's config schema refuses it and the process exits (FATAL) before serving anything.
+            return f"[config validation of [elasticsearch].username]: {ELASTIC_USERNAME_FORBIDDEN}"
+        if self.es is None or not getattr(self.es, "security", False):
+            return None
+        header = "Basic " + base64.b64encode(f"{username}:{self.es_password or ''}".encode()).decode()
+        if self.es.authenticate(header) is not None:
+            return None
+        return ("Unable to retrieve version information from Elasticsearch nodes. security_exception: [security_exception] Reason: "
+                f"unable to authenticate user [{username}] for REST request [{NODES_VERSION_PATH}]")
+
     # ------------------------------------------------------------------ HTTP entry point
     def handle(self, method: str, target: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> Response:
         """Answer one HTTP request (``target`` is the path with its query string) as Kibana would."""
@@ -489,9 +514,13 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         if match:
             req.space, path = match.group(1), match.group(2) or "/"
         req.path = path
+        not_ready = self.es_connection_problem() is not None
         for method, pattern, handler, auth in self._routes:
             route_match = re.match(pattern, path)
             if route_match and (method == req.method or (method == "GET" and req.method == "HEAD")):
+                if not_ready and handler != self._status:  # pylint: disable=comparison-with-callable
+                    # Without a working Elasticsearch connection Kibana never leaves its not-ready stage.
+                    raise KibanaError(503, "Kibana server is not ready yet")
                 redirect = self._authenticate(req, auth)
                 if redirect is not None:
                     return redirect
@@ -605,8 +634,11 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
 
     # ------------------------------------------------------------------ status and pages
     def _status(self, req: _Request) -> Response:
+        problem = self.es_connection_problem()
         if self.security and req.user is None:
-            return self._json({"status": {"overall": {"level": "available"}}})
+            # /api/status answers 503 whenever the overall level is unavailable (consistent codes since 8.9)
+            level = "unavailable" if problem else "available"
+            return self._json({"status": {"overall": {"level": level}}}, 503 if problem else 200)
         p = self._p
         version: dict[str, Any] = {"number": self.version, "build_hash": p["build_hash"], "build_number": p["build_number"],
                                    "build_snapshot": False}
@@ -619,8 +651,22 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         since = _now_iso(self._clock)
         core = {"elasticsearch": {"level": "available", "summary": "Elasticsearch is available"},
                 "savedObjects": {"level": "available", "summary": "SavedObjects service has completed migrations and is available"}}
-        if legacy:
+        if problem:
+            core["elasticsearch"] = {"level": "unavailable", "summary": problem}
+            # (sic) Kibana 8.x's own spelling of this summary
+            core["savedObjects"] = {"level": "unavailable",
+                                    "summary": "SavedObjects service is not available without a healthy Elasticearch connection"}
+        if problem and legacy:
             status: dict[str, Any] = {
+                "overall": {"since": since, "state": "red", "title": "Red", "nickname": "Danger Will Robinson! Danger!", "icon": "danger",
+                            "uiColor": "danger"},
+                "statuses": [{"id": f"core:{k}@{self.version}", "message": v["summary"], "since": since,
+                              "state": "red" if v["level"] == "unavailable" else "green", "icon": "danger", "uiColor": "danger"}
+                             for k, v in core.items()]}
+        elif problem:
+            status = {"overall": {"level": "unavailable", "summary": f"[elasticsearch]: {problem}"}, "core": core, "plugins": {}}
+        elif legacy:
+            status = {
                 "overall": {"since": since, "state": "green", "title": "Green", "nickname": "Looking good", "icon": "success",
                             "uiColor": "secondary"},
                 "statuses": [{"id": f"core:{k}@{self.version}", "message": v["summary"], "since": since, "state": "green",
@@ -632,7 +678,7 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             version["build_flavor"] = "traditional"
         body = {"name": self.name, "uuid": self.uuid, "version": version, "status": status,
                 "metrics": {"last_updated": since, "collection_interval_in_millis": 10000}}
-        return self._json(body)
+        return self._json(body, 503 if problem else 200)
 
     def _root(self, req: _Request) -> Response:
         del req
