@@ -82,9 +82,10 @@ def main() -> int:
             print(f"  wrote:  {entry['method']} {entry['path']} -> {entry['code']}")
         if "elasticsearch" in endpoints:
             print(f"stack:    Elasticsearch {endpoints['elasticsearch']['version']} at {endpoints['elasticsearch']['url']}, "
-                  f"Kibana {endpoints['kibana']['version']} at {endpoints['kibana']['url']} (user elastic; password in "
-                  f"{os.path.relpath(os.path.join(directory, 'endpoints.json'), ROOT)}); through the API server once the efk "
-                  f"stage creates them: {endpoints['kubernetes']['url']}/api/v1/namespaces/logging/services/kibana-logging/proxy/")
+                  f"Kibana {endpoints['kibana']['version']} at {endpoints['kibana']['url']}")
+            print(f"kibana:   {endpoints['kubernetes']['url']}/api/v1/namespaces/logging/services/kibana-logging/proxy/ "
+                  "(through the API server, as in the runbook; user elastic, password: kubectl -n logging get secret "
+                  "elasticsearch-logging-elastic -o jsonpath='{.data.password}' | base64 -d)")
         print(f"repeat:   ansible-playbook playbooks/site.yml -e @{os.path.relpath(vars_file, ROOT)}"
               + ("" if args.keep == "1" else "   (after `make cluster-up`, or run `make demo KEEP=1`)"))
         print("result:   " + ("FAILED: see the playbook output above" if failed else "site and verify passed"))
