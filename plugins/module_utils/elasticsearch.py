@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Elasticsearch for this collection's modules: the ``es_*`` connection options (documented once in the
 ``seclog.falco_efk.elasticsearch`` doc fragment), a client built from them, and pure helpers that read
-cluster health and explain why the pods behind a Service are not ready.
+cluster health.
 
 The option names avoid kubernetes.core's own username/password/api_key/validate_certs, which mean the
 Kubernetes API.
@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import connect
+# The pod diagnostics moved to module_utils.k8s (Kibana uses them too); still importable from here.
+from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import (  # noqa: F401 pylint: disable=unused-import
+    describe_backing_pods, describe_pod, pod_ready, selector_string)
 
 STATUS_RANK = {"green": 0, "yellow": 1, "red": 2}
 
@@ -69,57 +72,3 @@ def describe_health(health):
         return "no health"
     return "%s, %s node(s), %s unassigned shard(s)" % (health.get("status", "unknown"), health.get("number_of_nodes", "?"),
                                                        health.get("unassigned_shards", "?"))
-
-
-def selector_string(selector):
-    """``a=b,c=d`` for a Service's selector (a plain label map)."""
-    return ",".join("%s=%s" % (key, selector[key]) for key in sorted(selector or {}))
-
-
-def pod_ready(pod):
-    """Whether the pod's Ready condition is True."""
-    conditions = (pod.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
-def describe_pod(pod):
-    """Why a pod is not ready, e.g. ``es-1 (Pending: 0/3 nodes are available: 3 Insufficient memory)``."""
-    name = (pod.get("metadata") or {}).get("name", "?")
-    status = pod.get("status") or {}
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return "%s (Terminating)" % name
-    phase = status.get("phase") or "Unknown"
-    details = []
-    scheduled = next((c for c in status.get("conditions") or () if c.get("type") == "PodScheduled"), None)
-    if scheduled and scheduled.get("status") == "False":
-        details.append((scheduled.get("message") or scheduled.get("reason") or "not scheduled").strip().rstrip("."))
-    for key in ("initContainerStatuses", "containerStatuses"):
-        for container in status.get(key) or ():
-            state = container.get("state") or {}
-            waiting, terminated = state.get("waiting"), state.get("terminated")
-            if waiting and waiting.get("reason") not in (None, "ContainerCreating", "PodInitializing"):
-                details.append("container %s %s%s" % (container.get("name"), waiting.get("reason"),
-                                                      ": " + waiting["message"].strip().rstrip(".") if waiting.get("message") else ""))
-            elif terminated and terminated.get("exitCode"):
-                details.append("container %s exited %s%s" % (container.get("name"), terminated.get("exitCode"),
-                                                             " (%s)" % terminated["reason"] if terminated.get("reason") else ""))
-            elif key == "containerStatuses" and state.get("running") and not container.get("ready"):
-                details.append("container %s running, not ready" % container.get("name"))
-    if not details and status.get("reason"):
-        details.append(status.get("message") or status["reason"])
-    return "%s (%s%s)" % (name, phase, ": " + "; ".join(details) if details else "")
-
-
-def describe_backing_pods(service, pods):
-    """What stands behind a Service: its unready pods named with their reasons, or that none match."""
-    meta = service.get("metadata") or {}
-    where = "%s/%s" % (meta.get("namespace"), meta.get("name"))
-    selector = (service.get("spec") or {}).get("selector")
-    if not selector:
-        return "Service %s has no selector, so no pods back it." % where
-    if not pods:
-        return "No pod matches the selector %s of Service %s (is the StatefulSet created?)." % (selector_string(selector), where)
-    unready = [describe_pod(p) for p in sorted(pods, key=lambda p: p["metadata"].get("name", "")) if not pod_ready(p)]
-    if not unready:
-        return "All %d pod(s) behind Service %s are ready." % (len(pods), where)
-    return "Pods not ready behind Service %s: %s." % (where, ", ".join(unready))

@@ -157,3 +157,101 @@ def _api_error(method, path, exc):
     hint = {401: " The credentials were refused: check the token or client certificate in the kubeconfig.",
             403: " Your user lacks this right; see the preflight's rbac findings or ask a cluster administrator."}.get(exc.status, "")
     return ClusterError("%s %s failed (%s): %s.%s" % (method, path, exc.status, message, hint), exc.status, body)
+
+
+class LazyCluster:
+    """One Cluster per module run, built on first call; a connection failure is kept and raised again.
+
+    For modules that reach a service by URL and need the Kubernetes API only for the proxy route or diagnostics.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        self.cluster = None
+        self.error = None
+
+    def __call__(self):
+        if self.cluster is None and self.error is None:
+            try:
+                self.cluster = Cluster(self.module)
+            except ClusterError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return self.cluster
+
+
+def diagnose_service(clusters, namespace, service, namespace_option, workload):
+    """Why a Service has no ready backend, in a sentence or two; never raises.
+
+    ``clusters`` is a LazyCluster; ``namespace_option`` names the option that chose the namespace and ``workload``
+    the kind that should create the pods, for the hints.
+    """
+    try:
+        cluster = clusters()
+        found = cluster.get("/api/v1/namespaces/%s/services/%s" % (namespace, service))
+        if found is None:
+            return "Service %s/%s does not exist (is the efk role applied, and %s right?)." % (namespace, service, namespace_option)
+        selector = (found.get("spec") or {}).get("selector") or {}
+        pods = []
+        if selector:
+            pods = cluster.list_all("/api/v1/namespaces/%s/pods" % namespace, label_selector=selector_string(selector))[0]
+        return describe_backing_pods(found, pods, workload)
+    except ClusterError as exc:
+        return "The pods behind Service %s/%s could not be checked: %s" % (namespace, service, str(exc).rstrip(".") + ".")
+
+
+# ---------------------------------------------------------------------------------------------- pods behind a Service
+def selector_string(selector):
+    """``a=b,c=d`` for a Service's selector (a plain label map)."""
+    return ",".join("%s=%s" % (key, selector[key]) for key in sorted(selector or {}))
+
+
+def pod_ready(pod):
+    """Whether the pod's Ready condition is True."""
+    conditions = (pod.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def describe_pod(pod):
+    """Why a pod is not ready, e.g. ``es-1 (Pending: 0/3 nodes are available: 3 Insufficient memory)``."""
+    name = (pod.get("metadata") or {}).get("name", "?")
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return "%s (Terminating)" % name
+    phase = status.get("phase") or "Unknown"
+    details = []
+    scheduled = next((c for c in status.get("conditions") or () if c.get("type") == "PodScheduled"), None)
+    if scheduled and scheduled.get("status") == "False":
+        details.append((scheduled.get("message") or scheduled.get("reason") or "not scheduled").strip().rstrip("."))
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for container in status.get(key) or ():
+            state = container.get("state") or {}
+            waiting, terminated = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason") not in (None, "ContainerCreating", "PodInitializing"):
+                details.append("container %s %s%s" % (container.get("name"), waiting.get("reason"),
+                                                      ": " + waiting["message"].strip().rstrip(".") if waiting.get("message") else ""))
+            elif terminated and terminated.get("exitCode"):
+                details.append("container %s exited %s%s" % (container.get("name"), terminated.get("exitCode"),
+                                                             " (%s)" % terminated["reason"] if terminated.get("reason") else ""))
+            elif key == "containerStatuses" and state.get("running") and not container.get("ready"):
+                details.append("container %s running, not ready" % container.get("name"))
+    if not details and status.get("reason"):
+        details.append(status.get("message") or status["reason"])
+    return "%s (%s%s)" % (name, phase, ": " + "; ".join(details) if details else "")
+
+
+def describe_backing_pods(service, pods, workload="StatefulSet"):
+    """What stands behind a Service: its unready pods named with their reasons, or that none match
+    (``workload``, the kind meant to create them, goes into that hint)."""
+    meta = service.get("metadata") or {}
+    where = "%s/%s" % (meta.get("namespace"), meta.get("name"))
+    selector = (service.get("spec") or {}).get("selector")
+    if not selector:
+        return "Service %s has no selector, so no pods back it." % where
+    if not pods:
+        return "No pod matches the selector %s of Service %s (is the %s created?)." % (selector_string(selector), where, workload)
+    unready = [describe_pod(p) for p in sorted(pods, key=lambda p: p["metadata"].get("name", "")) if not pod_ready(p)]
+    if not unready:
+        return "All %d pod(s) behind Service %s are ready." % (len(pods), where)
+    return "Pods not ready behind Service %s: %s." % (where, ", ".join(unready))

@@ -101,10 +101,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.elasticsearch import (
-    describe_backing_pods, describe_health, elasticsearch_argument_spec, elasticsearch_client, elasticsearch_constraints,
-    status_reached)
+    describe_health, elasticsearch_argument_spec, elasticsearch_client, elasticsearch_constraints, status_reached)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, RetryPolicy
-from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster, ClusterError, auth_argument_spec
+from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import (
+    ClusterError, LazyCluster, auth_argument_spec, diagnose_service)
 
 # Longest single wait asked of Elasticsearch, so a poll never hangs on one connection.
 MAX_WAIT_PER_CALL = 30
@@ -121,42 +121,6 @@ def argument_spec():
         timeout=dict(type="int", default=300),
     )
     return spec
-
-
-class Clusters:
-    """One Cluster per run, built on first use; a connection failure is kept and raised again."""
-
-    def __init__(self, module):
-        self.module = module
-        self.cluster = None
-        self.error = None
-
-    def __call__(self):
-        if self.cluster is None and self.error is None:
-            try:
-                self.cluster = Cluster(self.module)
-            except ClusterError as exc:
-                self.error = exc
-        if self.error is not None:
-            raise self.error
-        return self.cluster
-
-
-def diagnose(clusters, namespace, service):
-    """Why the Service has no ready backend, in one sentence or two; never raises."""
-    try:
-        cluster = clusters()
-        found = cluster.get("/api/v1/namespaces/%s/services/%s" % (namespace, service))
-        if found is None:
-            return "Service %s/%s does not exist (is the efk role applied, and es_namespace right?)." % (namespace, service)
-        selector = (found.get("spec") or {}).get("selector") or {}
-        pods = []
-        if selector:
-            label_selector = ",".join("%s=%s" % (k, selector[k]) for k in sorted(selector))
-            pods = cluster.list_all("/api/v1/namespaces/%s/pods" % namespace, label_selector=label_selector)[0]
-        return describe_backing_pods(found, pods)
-    except ClusterError as exc:
-        return "The pods behind Service %s/%s could not be checked: %s" % (namespace, service, str(exc).rstrip(".") + ".")
 
 
 def wait_for_health(client, wanted, timeout, clock=time.time, sleep=time.sleep):
@@ -191,7 +155,7 @@ def run(module):
         module.fail_json(msg="timeout must be 1 second or more (got %s)." % params["timeout"])
     if params["es_port"] < 1 or params["es_port"] > 65535:
         module.fail_json(msg="es_port must be a port number, 1 to 65535 (got %s)." % params["es_port"])
-    clusters = Clusters(module)
+    clusters = LazyCluster(module)
     try:
         client = elasticsearch_client(module, clusters, retry=RetryPolicy(attempts=3, backoff=0.5, max_delay=4.0))
     except ClusterError as exc:
@@ -209,8 +173,8 @@ def run(module):
     seen = "last saw health %s" % describe_health(health) if health else "never got health"
     if error is not None:
         seen += "%s the last error was: %s" % (";" if health else ",", str(error).rstrip("."))
-    message = "Elasticsearch (%s) did not reach %s within %d s: %s. %s" % (client.where, params["status"], params["timeout"], seen,
-                                                                           diagnose(clusters, params["es_namespace"], params["es_service"]))
+    pods = diagnose_service(clusters, params["es_namespace"], params["es_service"], "es_namespace", "StatefulSet")
+    message = "Elasticsearch (%s) did not reach %s within %d s: %s. %s" % (client.where, params["status"], params["timeout"], seen, pods)
     module.fail_json(msg=message, **result)
 
 
