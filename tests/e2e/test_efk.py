@@ -65,6 +65,7 @@ class TestDefaultStack:
         order = [line for line in run.out.splitlines() if line.startswith("TASK [seclog.falco_efk.efk : Converge the objects")]
         assert [line.split(": ")[-1].rstrip("* ]") for line in order] == ["Namespace", "Elasticsearch", "Fluentd", "Kibana"]
         assert run.out.index("Wait for Elasticsearch health") < run.out.index("Converge the objects: Fluentd")
+        assert run.out.index("Converge the objects: Kibana") < run.out.index("Wait for Kibana to report available")
         sts = _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging")
         assert sts.status.ready_replicas == 1
         ds = _apps(localcluster).read_namespaced_daemon_set("fluentd-es", "logging")
@@ -176,6 +177,21 @@ def test_three_node_cluster_bootstraps_once_and_then_drops_initial_master_nodes(
     run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="4", **FAST)
     assert run.rc == 0 and run.recap["changed"] >= 1, run
     assert len(_sts_images(localcluster)) == 4
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_three_secured_nodes_form_with_transport_tls_from_the_given_secret(localcluster, playbook):
+    _core(localcluster).create_namespace({"metadata": {"name": "logging"}})
+    _core(localcluster).create_namespaced_secret("logging", {"metadata": {"name": "es-certs"}, "type": "kubernetes.io/tls", "stringData": {
+        "tls.crt": "-----BEGIN CERTIFICATE-----", "tls.key": "-----BEGIN PRIVATE KEY-----", "ca.crt": "-----BEGIN CERTIFICATE-----"}})
+    secured = {"efk_elasticsearch_replicas": "3", "efk_elasticsearch_tls_secret": "es-certs", **FAST}
+    run = playbook(SITE, localcluster.kubeconfig, **secured)
+    assert run.rc == 0, run
+    config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("elasticsearch-logging-config", "logging").data["elasticsearch.yml"])
+    assert config["xpack.security.transport.ssl.enabled"] is True and "cluster.initial_master_nodes" not in config
+    assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 3
+    run = playbook(SITE, localcluster.kubeconfig, **secured)
+    assert run.rc == 0 and run.recap["changed"] == 0, run
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)

@@ -38,19 +38,36 @@ def run(installed, kubeconfig: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, cwd=str(installed), timeout=300, check=False)
 
 
-@pytest.mark.parametrize("playbook", ["seclog.falco_efk.site", "seclog.falco_efk.verify", "seclog.falco_efk.teardown"])
-def test_playbooks_run_by_fqcn_from_the_installed_tarball(installed, localcluster, playbook):
-    result = run(installed, localcluster.kubeconfig, playbook)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout
+FAST = ("-e", "efk_wait_timeout=60")
 
 
-def test_site_in_check_mode_writes_nothing(installed, localcluster):
-    localcluster.clear_requests()
-    result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", "--check", "--diff")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert localcluster.requests(), "the playbook did not reach the cluster"
-    assert localcluster.writes() == []
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+class TestInstalledPlaybooks:
+    """site, verify and teardown by FQCN, in the order a user runs them, on one cluster."""
+
+    def test_site_in_check_mode_writes_nothing(self, installed, localcluster):
+        localcluster.clear_requests()
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", "--check", "--diff", *FAST)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert localcluster.requests(), "the playbook did not reach the cluster"
+        assert localcluster.writes() == []
+
+    def test_site_converges_and_a_second_run_changes_nothing(self, installed, localcluster):
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", *FAST)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert not re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s", result.stdout), result.stdout
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", *FAST)
+        assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout
+
+    def test_verify_passes(self, installed, localcluster):
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.verify")
+        assert result.returncode == 0 and "Kibana is available" in result.stdout, result.stdout + result.stderr
+
+    def test_teardown_removes_and_then_has_nothing_left_to_do(self, installed, localcluster):
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.teardown", *FAST)
+        assert result.returncode == 0 and not re.search(r"ok=\d+\s+changed=0\s", result.stdout), result.stdout + result.stderr
+        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.teardown", *FAST)
+        assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout
 
 
 def test_site_with_a_missing_kubeconfig_fails_naming_the_option(installed, tmp_path):

@@ -8,6 +8,16 @@ from kubernetes import client
 SITE = "playbooks/site.yml"
 
 
+@pytest.fixture(name="playbook")
+def stage_one_only(playbook):
+    """The site playbook with stage 1 only: these tests are about the preflight and the grant."""
+
+    def run(path, kubeconfig, *args, **extra_vars):
+        return playbook(path, kubeconfig, *args, falco_efk_stage_efk="false", **extra_vars)
+
+    return run
+
+
 @pytest.mark.parametrize("localcluster", [("1.30", "gke")], indirect=True)
 def test_gke_like_nodes_pass_with_no_findings_and_no_writes(localcluster, playbook):
     localcluster.clear_requests()
