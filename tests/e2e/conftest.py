@@ -23,7 +23,8 @@ class PlaybookRun:
         self.recap = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))} if match else {}
 
     def __repr__(self):
-        return f"PlaybookRun(rc={self.rc}, recap={self.recap})\n{self.out[-4000:]}"
+        errors = [line for line in self.out.splitlines() if line.startswith(("fatal:", "failed:", "[ERROR]"))]
+        return f"PlaybookRun(rc={self.rc}, recap={self.recap})\n" + "\n".join(errors)[:3000] + f"\n{self.out[-3000:]}"
 
 
 @pytest.fixture(name="playbook")

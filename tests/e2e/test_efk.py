@@ -14,7 +14,7 @@ from kubernetes import client
 SITE = "playbooks/site.yml"
 TEARDOWN = "playbooks/teardown.yml"
 SECRETS = ("elasticsearch-logging-elastic", "kibana-logging-credentials", "fluentd-es-credentials")
-FAST = {"falco_efk_stage_prerequisites": "false", "efk_wait_timeout": "60"}
+FAST = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_falco": "false", "efk_wait_timeout": "60"}
 
 
 def _core(cluster):
@@ -207,13 +207,13 @@ def test_the_runbooks_kube_system_namespace_is_used_but_never_created_or_deleted
 
 @pytest.mark.parametrize("localcluster", [("1.8", "gke", "8")], indirect=True)
 def test_a_1_8_cluster_gets_the_stack_through_api_version_patch(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60")
+    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false")
     assert run.rc == 0, run
     sts = localcluster.http("GET", "/apis/apps/v1beta2/namespaces/logging/statefulsets/elasticsearch-logging")[1]
     assert sts["status"]["readyReplicas"] == 1, sts
     assert localcluster.http("GET", "/apis/policy/v1beta1/namespaces/logging/poddisruptionbudgets/elasticsearch-logging")[0] == 200
     revision = localcluster.cluster.store.revision
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60")
+    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false")
     assert run.rc == 0 and run.recap["changed"] == 0, run
     assert localcluster.cluster.store.revision == revision
 

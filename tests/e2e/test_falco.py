@@ -1,0 +1,193 @@
+"""Stage 4 against the local cluster: Falco per driver, Pod Security, old clusters, user rules, readiness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes import client
+
+SITE = "playbooks/site.yml"
+TEARDOWN = "playbooks/teardown.yml"
+ONLY_FALCO = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_efk": "false", "falco_wait_timeout": "60"}
+MODERN_CAPS = ["BPF", "SYS_RESOURCE", "PERFMON", "SYS_PTRACE"]
+
+
+def _apps(cluster):
+    return client.AppsV1Api(cluster.api_client())
+
+
+def _core(cluster):
+    return client.CoreV1Api(cluster.api_client())
+
+
+def _pod_spec(cluster, namespace="logging") -> dict:
+    return cluster.http("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/falco")[1]["spec"]["template"]["spec"]
+
+
+def _mounts(container: dict) -> dict[str, str]:
+    return {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+class TestModernEbpfFalco:
+    """Falco alone in its own namespace: check mode, converge, re-run, the event generator, absent."""
+
+    def test_check_mode_writes_nothing(self, localcluster, playbook):
+        localcluster.clear_requests()
+        run = playbook(SITE, localcluster.kubeconfig, "--check", falco_namespace="falco", **ONLY_FALCO)
+        assert run.rc == 0 and run.recap["changed"] > 0, run
+        assert localcluster.writes() == []
+        assert "DaemonSet falco" in run.out
+
+    def test_falco_runs_on_every_node_with_least_privilege(self, localcluster, playbook):
+        run = playbook(SITE, localcluster.kubeconfig, falco_namespace="falco", **ONLY_FALCO)
+        assert run.rc == 0, run
+        ds = _apps(localcluster).read_namespaced_daemon_set("falco", "falco")
+        assert ds.status.number_ready == ds.status.desired_number_scheduled == 3
+        spec = _pod_spec(localcluster, "falco")
+        container = spec["containers"][0]
+        assert container["securityContext"] == {"privileged": False, "allowPrivilegeEscalation": False,
+                                                "capabilities": {"drop": ["ALL"], "add": MODERN_CAPS}}
+        assert "initContainers" not in spec and spec["automountServiceAccountToken"] is False
+        mounts = _mounts(container)
+        assert {"/host/proc", "/host/etc", "/run/containerd", "/etc/falco/rules.d"} <= set(mounts)
+        assert not {"/host/dev", "/host/boot", "/host/lib/modules", "/host/usr"} & set(mounts)
+        assert spec["tolerations"] == [{"operator": "Exists"}] and spec["priorityClassName"] == "seclog-falco"
+        namespace = _core(localcluster).read_namespace("falco")
+        assert namespace.metadata.labels["pod-security.kubernetes.io/enforce"] == "privileged"
+        assert not client.RbacAuthorizationV1Api(localcluster.api_client()).list_cluster_role(
+            label_selector="app.kubernetes.io/name=falco").items  # Falco 0.38+ reads nothing from the API
+
+    def test_falco_config_asks_for_json_alerts_on_stdout(self, localcluster):
+        import yaml  # pylint: disable=import-outside-toplevel
+        config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("falco-config", "falco").data["50-seclog.yaml"])
+        assert config["json_output"] is True and config["json_include_output_property"] is True
+        assert config["json_include_tags_property"] is True and config["stdout_output"] == {"enabled": True}
+        assert config["priority"] == "notice" and config["engine"] == {"kind": "modern_ebpf"}
+
+    def test_second_run_changes_nothing(self, localcluster, playbook):
+        revision = localcluster.cluster.store.revision
+        run = playbook(SITE, localcluster.kubeconfig, falco_namespace="falco", **ONLY_FALCO)
+        assert run.rc == 0 and run.recap["changed"] == 0, run
+        assert localcluster.cluster.store.revision == revision
+
+    def test_event_generator_comes_and_goes_with_its_switch(self, localcluster, playbook):
+        run = playbook(SITE, localcluster.kubeconfig, falco_namespace="falco", falco_event_generator="true", **ONLY_FALCO)
+        assert run.rc == 0 and run.recap["changed"] == 1, run
+        generator = _apps(localcluster).read_namespaced_deployment("falco-event-generator", "falco")
+        assert generator.status.available_replicas == 1
+        assert generator.spec.template.spec.containers[0].args == ["run", "syscall", "--loop"]
+        run = playbook(SITE, localcluster.kubeconfig, falco_namespace="falco", **ONLY_FALCO)
+        assert run.rc == 0 and run.recap["changed"] == 1, run
+        assert not _apps(localcluster).list_namespaced_deployment("falco").items
+
+    def test_absent_removes_falco_and_the_namespace_it_created(self, localcluster, playbook):
+        run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
+        assert run.rc == 0 and run.recap["changed"] > 0, run
+        assert "falco" not in [n.metadata.name for n in _core(localcluster).list_namespace().items]
+        assert not client.SchedulingV1Api(localcluster.api_client()).list_priority_class(label_selector="app.kubernetes.io/part-of").items
+        run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
+        assert run.rc == 0 and run.recap["changed"] == 0, run
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localcluster, playbook):
+    full = {"falco_efk_stage_prerequisites": "false", "efk_wait_timeout": "60", "falco_wait_timeout": "60", "falco_event_generator": "true"}
+    run = playbook(SITE, localcluster.kubeconfig, **full)
+    assert run.rc == 0, run
+    labels = _core(localcluster).read_namespace("logging").metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged" and labels["app.kubernetes.io/part-of"] == "seclog-falco-efk"
+    run = playbook(SITE, localcluster.kubeconfig, **full)
+    assert run.rc == 0 and run.recap["changed"] == 0, run  # efk's apply leaves falco's labels alone, and back
+    from localcluster.pytest_plugin import wait_for  # pylint: disable=import-outside-toplevel
+    wait_for(lambda: localcluster.cluster.stack.es.count("logstash-*", {"exists": {"field": "rule"}}) > 0, timeout=30)
+    run = playbook(TEARDOWN, localcluster.kubeconfig)
+    assert run.rc == 0, run
+    labels = _core(localcluster).read_namespace("logging").metadata.labels
+    assert "pod-security.kubernetes.io/enforce" not in labels  # the namespace stays (data kept), privileged no more
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_kmod_is_privileged_and_mounts_what_the_driver_loader_needs(localcluster, playbook):
+    run = playbook(SITE, localcluster.kubeconfig, falco_driver="kmod", **ONLY_FALCO)
+    assert run.rc == 0, run
+    spec = _pod_spec(localcluster)
+    falco, loader = spec["containers"][0], spec["initContainers"][0]
+    assert falco["securityContext"] == {"privileged": True} and loader["securityContext"] == {"privileged": True}
+    assert loader["args"] == ["kmod"]
+    assert {"/host/proc", "/host/boot", "/host/lib/modules", "/host/usr", "/host/etc", "/root/.falco"} <= set(_mounts(loader))
+    assert {"/host/dev", "/host/proc", "/root/.falco"} <= set(_mounts(falco))
+    volumes = {v["name"]: v.get("hostPath", {}).get("path") for v in spec["volumes"]}
+    assert volumes["host-modules"] == "/lib/modules" and volumes["host-dev"] == "/dev"
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "cos", "8")], indirect=True)
+def test_kmod_on_container_optimized_os_stops_before_any_write(localcluster, playbook):
+    localcluster.clear_requests()
+    run = playbook(SITE, localcluster.kubeconfig, falco_driver="kmod", **ONLY_FALCO)
+    assert run.rc != 0, run
+    assert "Falco's kmod driver cannot run on 3 node(s)" in run.out and "falco_driver: modern_ebpf" in run.out
+    assert localcluster.writes() == []
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_a_broken_user_rule_stops_the_run_before_any_write_naming_the_item(localcluster, playbook, tmp_path):
+    rules = [{"rule": "Shell in prod", "desc": "a shell", "condition": "spawned_process and proc.name = bash", "output": "shell",
+              "priority": "WARNING"}, {"rule": "Half a rule", "condition": "evt.type = open"}]
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps({"falco_rules": rules}))
+    localcluster.clear_requests()
+    run = playbook(SITE, localcluster.kubeconfig, "-e", f"@{extra}", **ONLY_FALCO)
+    assert run.rc != 0 and "Half a rule" in run.out and "priority" in run.out, run
+    assert localcluster.writes() == []
+    extra.write_text(json.dumps({"falco_rules": rules[:1]}))
+    run = playbook(SITE, localcluster.kubeconfig, "-e", f"@{extra}", **ONLY_FALCO)
+    assert run.rc == 0, run
+    data = _core(localcluster).read_namespaced_config_map("falco-rules", "logging").data
+    assert "Shell in prod" in "".join(data.values())
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "notready", "8")], indirect=True)
+def test_a_node_where_falco_never_gets_ready_is_named(localcluster, playbook):
+    run = playbook(SITE, localcluster.kubeconfig, falco_wait_timeout="5", falco_efk_stage_prerequisites="false",
+                   falco_efk_stage_efk="false")
+    assert run.rc != 0 and "Falco pods not ready" in run.out, run
+    nodes = [n.metadata.name for n in _core(localcluster).list_node().items
+             if any(c.type == "Ready" and c.status != "True" for c in n.status.conditions)]
+    assert nodes and all(f"node {name}" in run.out for name in nodes), run
+
+
+@pytest.mark.parametrize("localcluster, psp_api", [(("1.8", "gke", "8"), "extensions/v1beta1"), (("1.15", "gke", "8"), "policy/v1beta1")],
+                         indirect=["localcluster"])
+def test_old_clusters_get_kmod_falco_and_a_podsecuritypolicy_through_api_version_patch(localcluster, playbook, psp_api):
+    settings = dict(ONLY_FALCO, falco_driver="kmod", falco_psp="true")
+    run = playbook(SITE, localcluster.kubeconfig, **settings)
+    assert run.rc == 0, run
+    code, psp, _unused = localcluster.http("GET", f"/apis/{psp_api}/podsecuritypolicies/seclog-falco")
+    assert code == 200 and psp["spec"]["privileged"] is True, psp
+    revision = localcluster.cluster.store.revision
+    run = playbook(SITE, localcluster.kubeconfig, **settings)
+    assert run.rc == 0 and run.recap["changed"] == 0, run
+    assert localcluster.cluster.store.revision == revision
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_psp_on_a_cluster_without_podsecuritypolicy_is_refused_clearly(localcluster, playbook):
+    localcluster.clear_requests()
+    run = playbook(SITE, localcluster.kubeconfig, falco_psp="true", **ONLY_FALCO)
+    assert run.rc != 0 and "serves no PodSecurityPolicy" in run.out, run
+    assert localcluster.writes() == []
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+@pytest.mark.parametrize("extra, message", [
+    ({"falco_driver": "ebpf"}, "value of falco_driver must be one of: modern_ebpf, kmod, auto, got: ebpf"),
+    ({"falco_minimum_priority": "loud"}, "falco_minimum_priority must be one of"),
+    ({"falco_version": "0.36.2"}, "older than 0.38"),
+])
+def test_bad_input_fails_clearly_before_any_write(localcluster, playbook, extra, message):
+    localcluster.clear_requests()
+    run = playbook(SITE, localcluster.kubeconfig, **ONLY_FALCO, **extra)
+    assert run.rc != 0 and message in run.out, run
+    assert localcluster.writes() == []
