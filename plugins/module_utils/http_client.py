@@ -441,3 +441,29 @@ def connect(module, url=None, namespace=None, service=None, port=None, scheme="h
             cluster = cluster()
         transport = ServiceProxyTransport(cluster, namespace, service, port, scheme)
     return HttpClient(transport, retry=retry, unauthorized_hint=unauthorized_hint, timeout=timeout)
+
+
+def client_for_module(module, build, what, prefix, retry=None):
+    """The common start of a module that waits on a service: check timeout and port, then build the client.
+
+    ``build(module, clusters, retry=...)`` makes the client (``elasticsearch_client``, ``kibana_client``); ``what``
+    names the service in messages ("Elasticsearch"); ``prefix`` is its options' prefix ("es_"). Fails the module with
+    clear words on bad input or when the API server cannot be reached; returns (clusters, client).
+    """
+    # Imported here: only the waiting modules need the Kubernetes side.
+    from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import ClusterError, LazyCluster
+
+    params = module.params
+    if params["timeout"] < 1:
+        module.fail_json(msg="timeout must be 1 second or more (got %s)." % params["timeout"])
+    port = params[prefix + "port"]
+    if port < 1 or port > 65535:
+        module.fail_json(msg="%sport must be a port number, 1 to 65535 (got %s)." % (prefix, port))
+    clusters = LazyCluster(module)
+    try:
+        client = build(module, clusters, retry=retry or RetryPolicy(attempts=3, backoff=0.5, max_delay=4.0))
+    except ClusterError as exc:
+        module.fail_json(msg="Could not reach %s through the Kubernetes API server: %s" % (what, exc), route="service_proxy")
+    except ValueError as exc:
+        module.fail_json(msg="Invalid %surl: %s." % (prefix, exc))
+    return clusters, client

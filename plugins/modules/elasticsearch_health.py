@@ -102,9 +102,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.elasticsearch import (
     describe_health, elasticsearch_argument_spec, elasticsearch_client, elasticsearch_constraints, status_reached)
-from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, RetryPolicy
-from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import (
-    ClusterError, LazyCluster, auth_argument_spec, diagnose_service)
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
+from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec, diagnose_service
 
 # Longest single wait asked of Elasticsearch, so a poll never hangs on one connection.
 MAX_WAIT_PER_CALL = 30
@@ -151,17 +150,7 @@ def wait_for_health(client, wanted, timeout, clock=time.time, sleep=time.sleep):
 def run(module):
     """Validate, wait, and report."""
     params = module.params
-    if params["timeout"] < 1:
-        module.fail_json(msg="timeout must be 1 second or more (got %s)." % params["timeout"])
-    if params["es_port"] < 1 or params["es_port"] > 65535:
-        module.fail_json(msg="es_port must be a port number, 1 to 65535 (got %s)." % params["es_port"])
-    clusters = LazyCluster(module)
-    try:
-        client = elasticsearch_client(module, clusters, retry=RetryPolicy(attempts=3, backoff=0.5, max_delay=4.0))
-    except ClusterError as exc:
-        module.fail_json(msg="Could not reach Elasticsearch through the Kubernetes API server: %s" % exc, route="service_proxy")
-    except ValueError as exc:
-        module.fail_json(msg="Invalid es_url: %s." % exc)
+    clusters, client = client_for_module(module, elasticsearch_client, "Elasticsearch", "es_")
     started = time.time()
     reached, health, error = wait_for_health(client, params["status"], params["timeout"])
     result = dict(changed=False, health=health or {}, status=(health or {}).get("status"), elapsed=round(time.time() - started, 2),

@@ -103,9 +103,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, RetryPolicy
-from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import (
-    ClusterError, LazyCluster, auth_argument_spec, diagnose_service)
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
+from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec, diagnose_service
 from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import (
     describe_status, kibana_argument_spec, kibana_client, kibana_constraints, level_reached, redacted, status_level, version)
 
@@ -176,17 +175,7 @@ def describe_wait(body, error):
 def run(module):
     """Validate, wait, and report."""
     params = module.params
-    if params["timeout"] < 1:
-        module.fail_json(msg="timeout must be 1 second or more (got %s)." % params["timeout"])
-    if params["kibana_port"] < 1 or params["kibana_port"] > 65535:
-        module.fail_json(msg="kibana_port must be a port number, 1 to 65535 (got %s)." % params["kibana_port"])
-    clusters = LazyCluster(module)
-    try:
-        client = kibana_client(module, clusters, retry=RetryPolicy(attempts=3, backoff=0.5, max_delay=4.0))
-    except ClusterError as exc:
-        module.fail_json(msg="Could not reach Kibana through the Kubernetes API server: %s" % exc, route="service_proxy")
-    except ValueError as exc:
-        module.fail_json(msg="Invalid kibana_url: %s." % exc)
+    clusters, client = client_for_module(module, kibana_client, "Kibana", "kibana_")
     started = time.time()
     reached, body, error = wait_for_status(client, params["level"], params["timeout"])
     result = dict(changed=False, status=status_level(body), elapsed=round(time.time() - started, 2), route=client.route,

@@ -205,6 +205,18 @@ def test_index_template_maps_falco_fields_for_aggregation_and_bounds_the_field_c
     assert template["template"]["settings"]["index.number_of_replicas"] == 0  # a single node would stay yellow otherwise
 
 
+def test_elasticsearch_6_gets_a_legacy_template_with_the_type_it_needs(playbook, tmp_path):
+    out = tmp_path / "objects.json"
+    run = playbook(RENDER, "unused", efk_render_out=str(out), efk_render_release="1.30", efk_elasticsearch_version="6.8.23")
+    assert run.rc == 0, run
+    objects = _objects(json.loads(out.read_text()))
+    config = _of(objects, "ConfigMap", "fluentd-es-config")["data"]
+    template = json.loads(config["index-template.json"])
+    assert template["order"] == 200 and "_doc" in template["mappings"]
+    assert template["mappings"]["_doc"]["properties"]["kubernetes"]["properties"]["labels"] == {"type": "object", "dynamic": False}
+    assert "type_name _doc" in config["fluent.conf"] and "use_legacy_template" not in config["fluent.conf"]
+
+
 def test_kibana_is_served_under_the_api_server_proxy_path_and_probes_its_status(render):
     kibana = _pod_specs(_objects(render("default")))["Deployment/kibana-logging"]["containers"][0]
     env = {e["name"]: e.get("value") for e in kibana["env"]}
