@@ -97,7 +97,7 @@ sanity: setup ## ansible-test sanity on a copy of the collection
 	cd $(SANITY_COLL) && $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --color no
 
 units: setup ## unit tests of plugins and of the local cluster (no tests collected fails)
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope
+	$(BIN)/python -m pytest -q -n 2
 
 DOCS_DEPS := $(or $(TMPDIR),/tmp)/seclog-falco_efk-docs-deps-$(CHECKOUT_ID)
 KUBERNETES_CORE = $$($(BIN)/python -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])')

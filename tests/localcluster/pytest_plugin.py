@@ -50,6 +50,28 @@ def workload(kind: str, name: str, labels: dict | None = None, selector: Any = _
     return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
+def serve(localcluster, namespace: str, kind: str, name: str, labels: dict, port: dict, image: str, container: dict,
+          service: bool = True):
+    """A Namespace (unless kube-system) and a Service (when ``service``) backed by a fresh Deployment or StatefulSet
+    of one pod, as the efk role creates them; ``container`` updates the pod's only container. Returns the AppsV1Api."""
+    from kubernetes import client  # pylint: disable=import-outside-toplevel
+    api = localcluster.api_client()
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    if namespace != "kube-system" and not core.list_namespace(field_selector="metadata.name=" + namespace).items:
+        core.create_namespace({"metadata": {"name": namespace}})
+    if service:
+        core.create_namespaced_service(namespace, {"metadata": {"name": name}, "spec": {"selector": labels, "ports": [port]}})
+    kinds = {"Deployment": ("deployment", apps.list_namespaced_deployment), "StatefulSet": ("stateful_set", apps.list_namespaced_stateful_set)}
+    suffix, lister = kinds[kind]
+    if lister(namespace, field_selector="metadata.name=" + name).items:
+        getattr(apps, "delete_namespaced_" + suffix)(name, namespace)
+        wait_for(lambda: not core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/instance=" + name).items)
+    obj = workload(kind, name, labels=labels, replicas=1, image=image)
+    obj["spec"]["template"]["spec"]["containers"][0].update(container)
+    getattr(apps, "create_namespaced_" + suffix)(namespace, obj)
+    return apps
+
+
 class LocalCluster:
     """A running local cluster and the ways a test reaches it."""
 

@@ -16,7 +16,7 @@ from ansible.module_utils import basic
 from kubernetes import client
 
 from ansible_collections.seclog.falco_efk.plugins.modules import elasticsearch_health
-from localcluster.pytest_plugin import wait_for, workload
+from localcluster.pytest_plugin import serve, wait_for
 
 ES8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
 ES7 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
@@ -26,20 +26,9 @@ LABELS = {"app.kubernetes.io/name": "elasticsearch", "app.kubernetes.io/instance
 
 def elasticsearch(localcluster, namespace, memory="1Gi", service=True):
     """The Service (once) and the StatefulSet the efk role would create, each pod asking for ``memory``."""
-    api = localcluster.api_client()
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-    if namespace != "kube-system" and not core.list_namespace(field_selector="metadata.name=" + namespace).items:
-        core.create_namespace({"metadata": {"name": namespace}})
-    if service:
-        core.create_namespaced_service(namespace, {"metadata": {"name": NAME},
-                                                   "spec": {"selector": LABELS, "ports": [{"name": "http", "port": 9200}]}})
-    if apps.list_namespaced_stateful_set(namespace, field_selector="metadata.name=" + NAME).items:
-        apps.delete_namespaced_stateful_set(NAME, namespace)
-        wait_for(lambda: not core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/instance=" + NAME).items)
-    statefulset = workload("StatefulSet", NAME, labels=LABELS, replicas=1, image="docker.elastic.co/elasticsearch/elasticsearch:8.15.3")
-    statefulset["spec"]["template"]["spec"]["containers"][0].update(name="elasticsearch", resources={"requests": {"memory": memory}})
-    apps.create_namespaced_stateful_set(namespace, statefulset)
-    return apps
+    return serve(localcluster, namespace, "StatefulSet", NAME, LABELS, {"name": "http", "port": 9200},
+                 "docker.elastic.co/elasticsearch/elasticsearch:8.15.3",
+                 {"name": "elasticsearch", "resources": {"requests": {"memory": memory}}}, service=service)
 
 
 def ready(apps, namespace):

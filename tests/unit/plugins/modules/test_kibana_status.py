@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client
 
 from ansible_collections.seclog.falco_efk.plugins.modules import kibana_status
-from localcluster.pytest_plugin import wait_for, workload
+from localcluster.pytest_plugin import serve, wait_for
 
 KB8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
 KB7 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
@@ -28,23 +28,11 @@ FORBIDDEN_ELASTIC = ('[elasticsearch]: [config validation of [elasticsearch].use
 
 def kibana(localcluster, namespace, memory="1Gi", service=True, env=()):
     """The Namespace and Service (once) and the Deployment the efk role would create, served under the proxy path."""
-    api = localcluster.api_client()
-    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
-    if namespace != "kube-system" and not core.list_namespace(field_selector="metadata.name=" + namespace).items:
-        core.create_namespace({"metadata": {"name": namespace}})
-    if service:
-        core.create_namespaced_service(namespace, {"metadata": {"name": NAME},
-                                                   "spec": {"selector": LABELS, "ports": [{"name": "ui", "port": 5601}]}})
-    if apps.list_namespaced_deployment(namespace, field_selector="metadata.name=" + NAME).items:
-        apps.delete_namespaced_deployment(NAME, namespace)
-        wait_for(lambda: not core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/instance=" + NAME).items)
-    deployment = workload("Deployment", NAME, labels=LABELS, replicas=1, image="docker.elastic.co/kibana/kibana:8.15.3")
     base_path = "/api/v1/namespaces/%s/services/%s/proxy" % (namespace, NAME)
-    deployment["spec"]["template"]["spec"]["containers"][0].update(
-        name="kibana", resources={"requests": {"memory": memory}},
-        env=[{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}] + list(env))
-    apps.create_namespaced_deployment(namespace, deployment)
-    return apps
+    return serve(localcluster, namespace, "Deployment", NAME, LABELS, {"name": "ui", "port": 5601}, "docker.elastic.co/kibana/kibana:8.15.3",
+                 {"name": "kibana", "resources": {"requests": {"memory": memory}},
+                  "env": [{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}] + list(env)},
+                 service=service)
 
 
 def ready(apps, namespace):
