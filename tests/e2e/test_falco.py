@@ -109,13 +109,16 @@ def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localc
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
-def test_kmod_is_privileged_and_mounts_what_the_driver_loader_needs(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, falco_driver="kmod", **ONLY_FALCO)
+@pytest.mark.parametrize("driver", ["kmod", "auto"])
+def test_kmod_and_auto_are_privileged_and_mount_what_the_driver_loader_needs(localcluster, playbook, driver):
+    run = playbook(SITE, localcluster.kubeconfig, falco_driver=driver, **ONLY_FALCO)
     assert run.rc == 0, run
     spec = _pod_spec(localcluster)
     falco, loader = spec["containers"][0], spec["initContainers"][0]
     assert falco["securityContext"] == {"privileged": True} and loader["securityContext"] == {"privileged": True}
-    assert loader["args"] == ["kmod"]
+    assert loader["args"] == [driver]
+    engine = _core(localcluster).read_namespaced_config_map("falco-config", "logging").data["50-seclog.yaml"]
+    assert ("kind: kmod" in engine) == (driver == "kmod")  # auto: the loader writes the engine it picked
     assert {"/host/proc", "/host/boot", "/host/lib/modules", "/host/usr", "/host/etc", "/root/.falco"} <= set(_mounts(loader))
     assert {"/host/dev", "/host/proc", "/root/.falco"} <= set(_mounts(falco))
     volumes = {v["name"]: v.get("hostPath", {}).get("path") for v in spec["volumes"]}
