@@ -20,9 +20,13 @@ options:
       - When not given, requests go through the Kubernetes API server's service proxy to I(kibana_service) in
         I(kibana_namespace), authenticated with the Kubernetes connection options. The proxy strips its own path
         prefix, so Kibana must serve its APIs at C(/) (C(server.rewriteBasePath=false), as the efk role deploys it).
-        kube-apiserver removes the Authorization header before the proxy forwards a request, so only anonymous
-        requests reach Kibana that way; I(kibana_username), I(kibana_password) and I(kibana_api_key) need
-        I(kibana_url).
+        kube-apiserver removes the Authorization header before the proxy forwards a request, so there
+        I(kibana_username) and I(kibana_password) are not sent as basic authentication; the module logs in to
+        Kibana's basic provider (C(POST /internal/security/login), as Kibana's login form does; Kibana 7.10 or later
+        with security on) when Kibana first asks for credentials, sends the C(sid) session cookie it gets on every
+        later request, logs in again once if the session ends mid-run, and logs out when done.
+        I(kibana_api_key) cannot go through the proxy (Kibana reads API keys only from the Authorization header);
+        it needs I(kibana_url).
     type: str
   kibana_service:
     description: Name of the Kibana Service, for the service proxy and for diagnostics.
@@ -42,10 +46,13 @@ options:
     choices: [http, https]
     default: http
   kibana_username:
-    description: Kibana (Elasticsearch) user for basic authentication, with I(kibana_password). Only sent with I(kibana_url).
+    description:
+      - Kibana (Elasticsearch) user, with I(kibana_password). Sent as basic authentication to I(kibana_url); through
+        the service proxy, used to log in to Kibana's basic provider for a session cookie.
     type: str
   kibana_password:
-    description: Password of I(kibana_username). Only sent with I(kibana_url).
+    description:
+      - Password of I(kibana_username). Never shown in messages or results, nor is the session cookie it gets.
     type: str
   kibana_api_key:
     description:

@@ -7,7 +7,10 @@
 - ``service_proxy``: through the Kubernetes API server's service proxy, authenticated as for kubernetes.core.
 
 kube-apiserver removes the caller's Authorization header before its service proxy forwards a request
-(kubernetes/kubernetes#38775), so through the proxy the service only ever sees anonymous requests.
+(kubernetes/kubernetes#38775), so through the proxy the service never sees basic or API-key credentials. Cookies do
+pass, so a service with a cookie login (Kibana's basic provider) can still authenticate the caller: a
+``CookieSession`` logs in when the service first answers 401 (or when asked), sends its cookie on every later
+request and logs in again once when a request with the cookie is refused (the session ended).
 
 Transports send one request and answer ``(status, raw body, headers)`` for every HTTP status; HttpClient
 adds retries, decoding and errors that name what was reached. Nothing here knows option names: the
@@ -175,6 +178,17 @@ def server_message(body, limit=500):
     return message[:limit] + ("..." if len(message) > limit else "")
 
 
+def parse_set_cookie(header, name):
+    """The value ``header`` (Set-Cookie values, one per line) sets for cookie ``name``: None when it sets none, ``""``
+    when it clears it."""
+    for line in (header or "").split("\n"):
+        pair = line.split(";", 1)[0].strip()
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            return value.strip().strip('"')
+    return None
+
+
 def redact(text, secrets):
     """``text`` with every non-empty secret (and its basic-auth encodings) replaced by a mask."""
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
@@ -325,21 +339,99 @@ class ServiceProxyTransport:
 
 
 def _lower(headers):
+    """Headers by lower-case name; repeated ones joined (Set-Cookie one per line, since its values hold commas)."""
+    lowered = {}
     try:
-        return dict((str(k).lower(), v) for k, v in (headers or {}).items())
+        items = list((headers or {}).items())
     except AttributeError:
         return {}
+    for key, value in items:
+        key = str(key).lower()
+        if key in lowered:
+            value = lowered[key] + ("\n" if key == "set-cookie" else ", ") + str(value)
+        lowered[key] = value
+    return lowered
+
+
+# ---------------------------------------------------------------------------------------------- cookie sessions
+class CookieSession:
+    """A login that yields a session cookie, for routes where Authorization does not reach the service.
+
+    Subclasses say how to log in (``login_request``); this keeps the cookie, follows the service's Set-Cookie
+    answers and keeps the password and the cookie out of every message.
+    """
+
+    cookie_name = "sid"
+    unauthorized_hint = "Check the username and password."
+
+    def __init__(self, username, password):
+        self.username = username
+        self.password = password
+        self.value = None
+        self.logins = 0
+        self._values = []
+
+    @property
+    def cookie(self):
+        """The Cookie header to send, or None before a login."""
+        return "%s=%s" % (self.cookie_name, self.value) if self.value else None
+
+    def secrets(self):
+        """Values no message may show."""
+        return [self.password] + self._values
+
+    def observe(self, headers):
+        """Follow a Set-Cookie for our cookie in an answer (a refreshed value, or a cleared one)."""
+        value = parse_set_cookie((headers or {}).get("set-cookie"), self.cookie_name)
+        if value is not None:
+            self.value = value or None
+            if value and value not in self._values:
+                self._values.append(value)
+
+    def login_request(self, client):
+        """(method, path, body, headers) of the login request."""
+        raise NotImplementedError
+
+    def login(self, client, deadline=None):
+        """Log in through ``client`` (its retries, no session); raise HttpError when that fails or sets no cookie."""
+        method, path, body, headers = self.login_request(client)
+        self.value = None
+        answer = client.request(method, path, body=body, headers=headers, deadline=deadline, auth=False)
+        self.observe(answer.headers)
+        self.logins += 1
+        if not self.value:
+            raise HttpError("%s answered HTTP %s without a %s session cookie; is the service's security on, with this login?"
+                            % (client.describe(method, path), answer.status, self.cookie_name),
+                            answer.status, answer.body, method, client.where, answer.headers)
+
+    def logout_request(self, client):
+        """(method, path, headers) that ends the session, or None."""
+        return None
+
+    def logout(self, client):
+        """End the session when there is one; best effort (the service expires it anyway)."""
+        ending = self.logout_request(client) if self.value else None
+        if ending is None:
+            return
+        method, path, headers = ending
+        headers = dict(headers or {}, Cookie=self.cookie)
+        try:
+            client.request(method, path, headers=headers, ok=range(200, 400), auth=False)
+        except HttpError:
+            pass
+        self.value = None
 
 
 # ---------------------------------------------------------------------------------------------- the client
 class HttpClient:
     """Requests with bounded retries, decoded answers and errors that say what failed where, without secrets."""
 
-    def __init__(self, transport, retry=None, unauthorized_hint=None, timeout=30):
+    def __init__(self, transport, retry=None, unauthorized_hint=None, timeout=30, session=None):
         self.transport = transport
         self.retry = retry or RetryPolicy()
         self.unauthorized_hint = unauthorized_hint
         self.timeout = timeout
+        self.session = session
         self.requests = 0
 
     @property
@@ -352,12 +444,16 @@ class HttpClient:
         """What requests reach, for messages."""
         return self.transport.where
 
-    def request(self, method, path, body=None, query=None, headers=None, ok=None, timeout=None, deadline=None):
+    def request(self, method, path, body=None, query=None, headers=None, ok=None, timeout=None, deadline=None, auth=True):
         """Send, retrying 429/502/503/504 and resets/timeouts; a Response when its status is in ``ok``
-        (default: any 2xx), else HttpError. ``deadline`` (epoch seconds) stops retries that would end after it."""
+        (default: any 2xx), else HttpError. ``deadline`` (epoch seconds) stops retries that would end after it.
+
+        With a session (and ``auth``), the request carries its cookie; a 401 from the service logs in (again) once
+        and sends the request again."""
         data, headers = encode_body(body, headers)
+        session = self.session if auth else None
         clock = self.retry.clock
-        attempt, answer = 0, None
+        attempt, answer, relogged = 0, None, False
         while True:
             attempt += 1
             self.requests += 1
@@ -365,14 +461,25 @@ class HttpClient:
             if deadline is not None:
                 wait = max(min(wait, deadline - clock()), 0.1)
             failure = None
+            sent = headers
+            if session is not None and session.cookie:
+                sent = dict(headers, Cookie=session.cookie)
             try:
-                status, raw, got = self.transport.send(method, path, query=query, body=data, headers=headers, timeout=wait)
+                status, raw, got = self.transport.send(method, path, query=query, body=data, headers=sent, timeout=wait)
             except TransportError as exc:
                 failure, status, raw, got = exc, None, None, {}
             if failure is None:
                 answer = Response(status, decode_body(raw, got.get("content-type", "")), got)
+                if session is not None:
+                    session.observe(got)
                 if (status in ok) if ok else 200 <= status < 300:
                     return answer
+                if status == 401 and session is not None and not relogged and not _from_api_server(answer.body):
+                    # No session yet, or it ended (idle timeout, logout, restart): log in once, then send again.
+                    relogged = True
+                    session.login(self, deadline=deadline)
+                    attempt -= 1
+                    continue
                 again = self.retry.retry_status(status)
             else:
                 again = failure.retryable
@@ -399,48 +506,79 @@ class HttpClient:
         """DELETE ``path``."""
         return self.request("DELETE", path, **kwargs)
 
+    def log_in(self, deadline=None):
+        """Log the session in now (before any 401); False when the client has no session."""
+        if self.session is None:
+            return False
+        self.session.login(self, deadline=deadline)
+        return True
+
+    def close(self):
+        """End the session, if any (best effort)."""
+        if self.session is not None:
+            self.session.logout(self)
+
     # -- errors
-    def _target(self, method, path):
+    def describe(self, method, path):
+        """``METHOD /path on <where>``, for messages."""
         return "%s /%s on %s" % (method, (path or "").lstrip("/"), self.transport.where)
+
+    def secrets(self):
+        """Values no message may show: the transport's credentials and the session's password and cookie."""
+        return list(self.transport.secrets()) + (self.session.secrets() if self.session is not None else [])
 
     def _http_error(self, method, path, answer):
         said = server_message(answer.body)
-        by_api_server = isinstance(answer.body, dict) and answer.body.get("kind") == "Status"
-        message = "%s failed (HTTP %s)%s" % (self._target(method, path), answer.status, ": " + said if said else "")
+        by_api_server = _from_api_server(answer.body)
+        message = "%s failed (HTTP %s)%s" % (self.describe(method, path), answer.status, ": " + said if said else "")
         if by_api_server and self.route == "service_proxy":
             message += " [answered by the Kubernetes API server]"
         message = message.rstrip(".") + "."
-        if answer.status == 401 and self.route == "service_proxy" and not by_api_server:
+        if answer.status == 401 and self.session is not None and not by_api_server:
+            message += " " + self.session.unauthorized_hint
+        elif answer.status == 401 and self.route == "service_proxy" and not by_api_server:
             message += " " + PROXY_STRIPS_AUTHORIZATION + "."
             if self.unauthorized_hint:
                 message += " " + self.unauthorized_hint
         elif answer.status == 401:
             message += " Check the username and password or the API key."
-        message = redact(message, self.transport.secrets())
+        message = redact(message, self.secrets())
         return HttpError(message, answer.status, answer.body, method, self.transport.where, answer.headers)
 
     def _transport_error(self, method, path, failure, attempts):
         tries = " (%d attempts)" % attempts if attempts > 1 else ""
-        message = "%s got no answer%s: %s." % (self._target(method, path), tries, str(failure).rstrip("."))
-        return HttpError(redact(message, self.transport.secrets()), None, None, method, self.transport.where)
+        message = "%s got no answer%s: %s." % (self.describe(method, path), tries, str(failure).rstrip("."))
+        return HttpError(redact(message, self.secrets()), None, None, method, self.transport.where)
+
+
+def _from_api_server(body):
+    """Whether an answer through the proxy is the API server's own (a kube Status), not the service's."""
+    return isinstance(body, dict) and body.get("kind") == "Status"
 
 
 def connect(module, url=None, namespace=None, service=None, port=None, scheme="http", username=None, password=None, api_key=None,
-            validate_certs=True, ca_path=None, cluster=None, retry=None, unauthorized_hint=None, timeout=30):
+            validate_certs=True, ca_path=None, cluster=None, retry=None, unauthorized_hint=None, timeout=30, session=None):
     """An HttpClient by ``url`` when given, else through the service proxy of ``cluster`` (a module_utils.k8s.Cluster,
-    or a callable returning one). Credentials given for the proxy route are not sent: the module warns once."""
+    or a callable returning one).
+
+    ``session`` (a CookieSession for ``username``/``password``) is used on the proxy route only; the URL route sends
+    basic or API-key headers. Credentials the proxy route cannot use (no session, or an API key) are not sent: the
+    module warns once."""
     if url:
         transport = UrlTransport(url, username=username, password=password, api_key=api_key, validate_certs=validate_certs,
                                  ca_path=ca_path)
+        session = None
     else:
-        if password is not None or api_key is not None:
+        if api_key is not None or (password is not None and session is None):
             module.warn("Credentials were given but requests go through the Kubernetes API server's service proxy to service "
                         "%s/%s, and %s; they are not sent. Give the service's URL to use them."
                         % (namespace, service, PROXY_STRIPS_AUTHORIZATION))
         if callable(cluster):
             cluster = cluster()
         transport = ServiceProxyTransport(cluster, namespace, service, port, scheme)
-    return HttpClient(transport, retry=retry, unauthorized_hint=unauthorized_hint, timeout=timeout)
+        if password is None:
+            session = None
+    return HttpClient(transport, retry=retry, unauthorized_hint=unauthorized_hint, timeout=timeout, session=session)
 
 
 def client_for_module(module, build, what, prefix, retry=None):

@@ -10,6 +10,12 @@ Kibana 8 reports ``status.overall.level`` (available, degraded, unavailable, cri
 yellow, red; 6.x also uninitialized). Both map onto one scale, best first: available, degraded,
 unavailable, critical. Anonymous callers of a Kibana with security on get only the overall level.
 
+Through the API server's service proxy Kibana never sees an Authorization header, so kibana_username and
+kibana_password log in to Kibana's basic provider instead, as its login form does (``KibanaSession``): lazily, when
+Kibana first answers 401 (or when a module asks, as kibana_status does on an anonymous status), then every request
+carries the ``sid`` session cookie, and a session that ends mid-run logs in again once. An API key cannot take that
+road (Kibana reads API keys only from Authorization).
+
 The option names avoid kubernetes.core's own username/password/api_key/validate_certs, which mean the
 Kubernetes API.
 """
@@ -18,7 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import connect
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import CookieSession, connect
 
 # Worst first: the rank of a level is its index.
 LEVELS = ("critical", "unavailable", "degraded", "available")
@@ -26,9 +32,39 @@ LEVELS = ("critical", "unavailable", "degraded", "available")
 LEGACY_STATES = {"green": "available", "yellow": "degraded", "red": "unavailable", "uninitialized": "unavailable"}
 
 PROXY_UNAUTHORIZED_HINT = (
-    "Either give kibana_url (an ingress, load balancer or port-forward address) so kibana_username/kibana_password or "
-    "kibana_api_key reach Kibana, or let anonymous users read the status (Kibana's status.allowAnonymous: true, the "
-    "STATUS_ALLOWANONYMOUS env the efk role sets).")
+    "Give kibana_username and kibana_password (they log in to Kibana's basic provider for a session cookie), or "
+    "kibana_url (an ingress, load balancer or port-forward address) for kibana_api_key, or let anonymous users read the "
+    "status (Kibana's status.allowAnonymous: true, the STATUS_ALLOWANONYMOUS env the efk role sets).")
+
+
+LOGIN_PATH = "internal/security/login"
+LOGOUT_PATH = "api/security/logout"
+# The basic provider Kibana configures when xpack.security.authc.providers is not set (basic.basic).
+BASIC_PROVIDER = "basic"
+
+
+class KibanaSession(CookieSession):
+    """A Kibana 7.10+ session of the basic provider: ``POST /internal/security/login`` with the login form's body
+    answers ``{"location": ...}`` and sets the ``sid`` cookie; ``GET /api/security/logout`` ends it."""
+
+    cookie_name = "sid"
+    unauthorized_hint = ("Check kibana_username and kibana_password: through the API server proxy they log in to Kibana's "
+                         "basic provider (Kibana 7.10 or later, security on) for a session cookie.")
+
+    def __init__(self, username, password, provider=BASIC_PROVIDER):
+        super(KibanaSession, self).__init__(username, password)
+        self.provider = provider
+
+    def login_request(self, client):
+        """The login form's request: kbn-xsrf as for every write, and the origin header 9.x asks of internal routes."""
+        base = getattr(client.transport, "prefix", "")
+        body = {"providerType": "basic", "providerName": self.provider, "currentURL": base + "/login",
+                "params": {"username": self.username or "", "password": self.password}}
+        return "POST", LOGIN_PATH, body, {"kbn-xsrf": "true", "x-elastic-internal-origin": "Kibana"}
+
+    def logout_request(self, client):
+        """Logging out is a GET that answers a redirect; with kbn-xsrf Kibana would refuse it as an AJAX call."""
+        return "GET", LOGOUT_PATH, {}
 
 
 def kibana_argument_spec():
@@ -57,14 +93,17 @@ def kibana_client(module, cluster, retry=None, timeout=30):
 
     ``cluster`` is a module_utils.k8s.Cluster or a callable returning one (only called for the proxy route). Through the
     proxy, paths are Kibana's own (``api/status``): the proxy strips its prefix, which is also Kibana's base path when the
-    efk role deploys it (server.basePath set, server.rewriteBasePath false).
+    efk role deploys it (server.basePath set, server.rewriteBasePath false). There, kibana_username/kibana_password make
+    a KibanaSession that logs in lazily (no request is sent here); call the client's ``close()`` to log out.
     """
     params = module.params
+    password = params.get("kibana_password")
+    session = KibanaSession(params.get("kibana_username"), password) if password is not None else None
     return connect(module, url=params.get("kibana_url"), namespace=params["kibana_namespace"], service=params["kibana_service"],
                    port=params["kibana_port"], scheme=params["kibana_scheme"], username=params.get("kibana_username"),
-                   password=params.get("kibana_password"), api_key=params.get("kibana_api_key"),
+                   password=password, api_key=params.get("kibana_api_key"),
                    validate_certs=params["kibana_validate_certs"], ca_path=params.get("kibana_ca_path"), cluster=cluster,
-                   retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout)
+                   retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, session=session)
 
 
 # ---------------------------------------------------------------------------------------------- status

@@ -18,9 +18,11 @@ description:
   - Reads Kibana 8 (C(status.overall.level)) and Kibana 6.x and 7.x, 7.17 included (the legacy
     C(status.overall.state), where green is available, yellow degraded and red unavailable).
   - Reaches Kibana at I(kibana_url) when given, else through the Kubernetes API server's service proxy to
-    I(kibana_service). Through the proxy requests are anonymous (kube-apiserver removes the Authorization
-    header), so Kibana with security on must let anonymous users read its status (C(status.allowAnonymous),
-    which the efk role sets); Kibana 8 then tells them only the level, not the reason.
+    I(kibana_service). kube-apiserver removes the Authorization header there, so with I(kibana_username) and
+    I(kibana_password) the module logs in to Kibana's basic provider when Kibana answers with the anonymous
+    status, and reads the full status (version, reason) with the session cookie; it logs out at the end.
+  - Without credentials through the proxy, Kibana with security on must let anonymous users read its status
+    (C(status.allowAnonymous), which the efk role sets); Kibana 8 then tells them only the level, not the reason.
   - On timeout the failure names the status last seen with Kibana's own summary when it gave one (or the last
     error, such as C(Kibana server is not ready yet), a missing Service or a Service without endpoints), and the
     pods behind I(kibana_service) that are not ready, with their phase and the reason Kubernetes gives.
@@ -55,6 +57,11 @@ EXAMPLES = r"""
     kibana_namespace: logging
     timeout: 600
 
+- name: Wait for Kibana through the proxy and read its version and reason, logged in as the elastic user
+  seclog.falco_efk.kibana_status:
+    kibana_username: elastic
+    kibana_password: "{{ elastic_password }}"
+
 - name: Accept a degraded Kibana at a direct address, with the elastic user's password
   seclog.falco_efk.kibana_status:
     kibana_url: https://kibana.example.com
@@ -78,7 +85,9 @@ status:
   type: str
   sample: available
 version:
-  description: Kibana's version, when its answer names it (Kibana 8 leaves it out for anonymous callers).
+  description:
+    - Kibana's version, when its answer names it (Kibana 8 leaves it out for anonymous callers; give
+      I(kibana_username) and I(kibana_password)).
   returned: when known
   type: str
   sample: 8.15.3
@@ -93,7 +102,7 @@ route:
   type: str
   sample: service_proxy
 attempts:
-  description: Status requests sent, retries included.
+  description: Requests sent to Kibana, retries and a session login included.
   returned: always
   type: int
   sample: 2
@@ -127,6 +136,21 @@ def argument_spec():
 
 
 def poll(client, deadline, clock):
+    """One status read: (body when Kibana answered with its status, else None; the error, else None).
+
+    An anonymous answer from a client with a session logs in and reads again (the session may also have ended: the
+    status route then answers as to anonymous callers, not 401); a failed login is the error, beside the body."""
+    body, error = read_status(client, deadline, clock)
+    if body is not None and redacted(body) and client.session is not None:
+        try:
+            client.log_in(deadline=deadline)
+        except HttpError as exc:
+            return body, exc
+        body, error = read_status(client, deadline, clock)
+    return body, error
+
+
+def read_status(client, deadline, clock):
     """One status request: (body when Kibana answered with its status, else None; the error, else None)."""
     try:
         answer = client.get(STATUS_PATH, timeout=max(min(deadline - clock(), MAX_WAIT_PER_CALL), 1), deadline=deadline)
@@ -148,23 +172,26 @@ def wait_for_status(client, wanted, timeout, clock=time.time, sleep=time.sleep):
     while True:
         seen, error = poll(client, deadline, clock)
         body = seen if seen is not None else body
-        if seen is not None and level_reached(status_level(seen), wanted):
-            return True, body, None
         if isinstance(error, HttpError) and error.status in (401, 403):
             # Credentials or privileges: waiting longer will not change the answer.
             return False, body, error
+        if seen is not None and level_reached(status_level(seen), wanted):
+            return True, body, None
         if clock() >= deadline:
             return False, body, error
         sleep(max(min(POLL_PAUSE, deadline - clock()), 0))
 
 
-def describe_wait(body, error):
-    """What the wait saw last: the status with Kibana's reason, and the last error."""
+def describe_wait(body, error, session=False):
+    """What the wait saw last: the status with Kibana's reason, and the last error. ``session``: whether credentials
+    could log in (through the proxy)."""
     if body is None:
         seen = "never got a status"
+    elif redacted(body) and session:
+        seen = "last saw status %s (the anonymous answer, with the level only: the session login did not succeed)" % status_level(body)
     elif redacted(body):
-        seen = ("last saw status %s (Kibana tells anonymous callers only the level: give kibana_url with kibana_username and "
-                "kibana_password to read its reason)" % status_level(body))
+        seen = ("last saw status %s (Kibana tells anonymous callers only the level: give kibana_username and kibana_password "
+                "to read its reason)" % status_level(body))
     else:
         seen = "last saw status %s" % describe_status(body)
     if error is not None:
@@ -180,6 +207,7 @@ def run(module):
     reached, body, error = wait_for_status(client, params["level"], params["timeout"])
     result = dict(changed=False, status=status_level(body), elapsed=round(time.time() - started, 2), route=client.route,
                   attempts=client.requests)
+    client.close()
     if version(body):
         result["version"] = version(body)
     if reached:
@@ -188,7 +216,7 @@ def run(module):
         module.fail_json(msg="Kibana refused the status request: %s" % error, **result)
     pods = diagnose_service(clusters, params["kibana_namespace"], params["kibana_service"], "kibana_namespace", "Deployment")
     message = "Kibana (%s) did not report %s within %d s: %s. %s" % (client.where, params["level"], params["timeout"],
-                                                                     describe_wait(body, error), pods)
+                                                                     describe_wait(body, error, client.session is not None), pods)
     module.fail_json(msg=message, **result)
 
 

@@ -13,6 +13,12 @@ Shapes follow Kibana's source: ``SavedObjectsSerializer.rawToSavedObject`` (crea
 find), ``getSavedObjectFromSource`` (get, bulk_get), ``json-stable-stringify`` for export lines,
 ``importSavedObjectsFromStream`` for import results, core's lifecycle handlers for kbn-xsrf,
 kbn-version and kbn-name.
+
+Sessions follow the security plugin's basic provider (7.10+ server-side sessions): ``POST /internal/security/login``
+checks the credentials with Elasticsearch and sets a ``sid`` cookie (HttpOnly, Path = the base path or ``/``, no
+SameSite unless configured); a request with that cookie and no Authorization header is that user until the session
+has been idle longer than ``session_idle_timeout`` (8.x default 3 days since 8.10, none on 7.17);
+``GET /api/security/logout`` ends it. The cookie value is opaque (an iron seal in real Kibana), a key here.
 """
 
 # pylint: disable=too-many-lines,too-many-arguments,too-many-positional-arguments
@@ -23,6 +29,7 @@ import base64
 import copy
 import json
 import re
+import secrets
 import threading
 import time
 import urllib.parse
@@ -42,6 +49,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                                "config": "7.13.0", "lens": "7.16.0", "query": "7.16.0", "tag": "7.12.0", "url": "7.12.0", "map": "7.16.0"},
         "multi_namespace": frozenset(),
         "security": False,
+        # xpack.security.session.idleTimeout: no default before 8.0
+        "session_idle_timeout": None,
     },
     "8": {
         "version": "8.15.3", "build_number": 77079, "build_hash": "7c1a1a4e1bd0e1d2b0fc2b1f6fd1b7b8a3c9e1a0",
@@ -52,6 +61,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         # Since 8.0 these are 'multiple-isolated': one raw id across all spaces, shown in one space.
         "multi_namespace": frozenset({"index-pattern", "search", "visualization", "dashboard", "lens", "query", "tag", "url", "map"}),
         "security": True,
+        # xpack.security.session.idleTimeout: 3d since 8.10 (8h in 8.0-8.9)
+        "session_idle_timeout": 3 * 86400.0,
     },
 }
 
@@ -74,6 +85,12 @@ ELASTIC_USERNAME_FORBIDDEN = ('value of "elastic" is forbidden. This is a superu
                               "https://www.elastic.co/guide/en/elasticsearch/reference/8.0/service-accounts.html")
 NODES_VERSION_PATH = "/_nodes?filter_path=nodes.*.version%2Cnodes.*.http.publish_address%2Cnodes.*.ip"  # Kibana's first ES request
 DEFAULT_ROLE_PRIVILEGES = {"superuser": "all", "kibana_admin": "all", "editor": "all", "viewer": "read"}
+SESSION_COOKIE = "sid"  # xpack.security.cookieName
+SESSION_ERROR_REASON_HEADER = "kbn-session-error-reason"
+CLEARED_COOKIE_ATTRIBUTES = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+ES_SECURITY_DISABLED = ("Security must be explicitly enabled when using a [basic] license. Enable security by setting "
+                        "[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.")
+_PROFILE_DEFAULT: Any = object()
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
                413: "Request Entity Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
                502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -287,7 +304,8 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
 
     def __init__(self, profile: str = "8", es: Any = None, security: bool | None = None, base_path: str = "",
                  rewrite_base_path: bool = False, name: str = "kibana", role_privileges: Mapping[str, str] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, session_idle_timeout: float | None = _PROFILE_DEFAULT,
+                 same_site: str | None = None, secure_cookies: bool = False, restrict_internal_apis: bool = False) -> None:
         if profile not in PROFILES:
             raise ValueError(f"unknown Kibana profile {profile!r}; known: {sorted(PROFILES)}")
         self.profile = profile
@@ -304,6 +322,13 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         # emulator then assumes a working connection as before
         self.es_username: str | None = None
         self.es_password: str | None = None
+        # xpack.security.session.idleTimeout in seconds (None: sessions never go idle), xpack.security.sameSiteCookies,
+        # xpack.security.secureCookies, server.restrictInternalApis (9.0's default; settable only on serverless in 8.x)
+        self.session_idle_timeout = self._p["session_idle_timeout"] if session_idle_timeout is _PROFILE_DEFAULT else session_idle_timeout
+        self.same_site = same_site
+        self.secure_cookies = secure_cookies
+        self.restrict_internal_apis = restrict_internal_apis
+        self._sessions: dict[str, dict[str, Any]] = {}
         self._clock = clock
         self._lock = threading.RLock()
         self._docs: dict[tuple[str, str, str], _Doc] = {}
@@ -521,6 +546,9 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                 if not_ready and handler != self._status:  # pylint: disable=comparison-with-callable
                     # Without a working Elasticsearch connection Kibana never leaves its not-ready stage.
                     raise KibanaError(503, "Kibana server is not ready yet")
+                if self.restrict_internal_apis and path.startswith("/internal/") and "x-elastic-internal-origin" not in req.headers:
+                    raise _bad_request(f"uri [{req.path}] with method [{req.method.lower()}] exists but is not available with the "
+                                       "current configuration")
                 redirect = self._authenticate(req, auth)
                 if redirect is not None:
                     return redirect
@@ -535,6 +563,9 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             ("GET", r"^/?$", self._root, "page"),
             ("GET", r"^/(app/[^?]*)$", self._app, "page"),
             ("GET", r"^/(login)$", self._app, "none"),
+            ("POST", r"^/internal/security/login/?$", self._login, "none"),
+            ("GET", r"^/api/security/logout/?$", self._logout, "none"),
+            ("GET", r"^/internal/security/me/?$", self._me, "user"),
             ("GET", r"^/api/spaces/space/?$", self._spaces_list, "read"),
             ("GET", r"^/api/spaces/space/([^/]+)$", self._space_get, "read"),
             ("POST", r"^/api/spaces/space/?$", self._space_create, "admin"),
@@ -570,6 +601,8 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         if not self.security or mode == "none":
             return None
         header = req.headers.get("authorization", "")
+        if not header and self._session_user(req, mode):
+            return None
         if not header:
             if mode == "optional":
                 return None
@@ -582,6 +615,51 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             raise KibanaError(401, self._auth_failure_message(header), headers={"WWW-Authenticate": 'Basic realm="security" charset="UTF-8"'})
         req.user = user
         return None
+
+    def _session_user(self, req: _Request, mode: str) -> bool:
+        """Authenticate ``req`` by its session cookie; True when it names a live session. An expired or unknown session
+        answers 401 (and clears the cookie) on routes that need a user; optional and page routes go on anonymously."""
+        sid = _cookies(req.headers.get("cookie", "")).get(SESSION_COOKIE)
+        if not sid:
+            return False
+        session = self._sessions.get(sid)
+        now = self._clock()
+        expired = session is not None and self.session_idle_timeout is not None and now - session["last"] > self.session_idle_timeout
+        if session is not None and not expired:
+            session["last"] = now
+            req.user = session["user"]
+            return True
+        self._sessions.pop(sid, None)
+        if mode in ("optional", "page"):
+            return False
+        headers = {"Set-Cookie": self._cookie("", clear=True)}
+        if expired and self.is8:
+            headers[SESSION_ERROR_REASON_HEADER] = "SESSION_EXPIRED"
+        raise KibanaError(401, "Unauthorized", headers=headers)
+
+    def _cookie(self, value: str, clear: bool = False) -> str:
+        """A Set-Cookie value as hapi's statehood writes Kibana's session cookie."""
+        parts = [f"{SESSION_COOKIE}={value}"]
+        if clear:
+            parts.append(CLEARED_COOKIE_ATTRIBUTES)
+        if self.secure_cookies:
+            parts.append("Secure")
+        parts.append("HttpOnly")
+        if self.same_site:
+            parts.append(f"SameSite={self.same_site}")
+        parts.append(f"Path={self.base_path or '/'}")
+        return "; ".join(parts)
+
+    def sessions(self) -> list[str]:
+        """Usernames of the live sessions (expired ones included until used)."""
+        with self._lock:
+            return [s["user"].get("username", "") for s in self._sessions.values()]
+
+    def expire_sessions(self) -> None:
+        """Age every session past the idle timeout (a test's shortcut for waiting)."""
+        with self._lock:
+            for session in self._sessions.values():
+                session["last"] = float("-inf")
 
     @staticmethod
     def _auth_failure_message(header: str) -> str:
@@ -690,6 +768,68 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Elastic</title></head><body>"
                 f"<kbn-injected-metadata data=\"{json.dumps(metadata)[1:-1]}\"></kbn-injected-metadata></body></html>")
         return Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    # ------------------------------------------------------------------ security: login, logout, me
+    def _login(self, req: _Request) -> Response:
+        """The login form's request (security plugin, routes/authentication/common.ts); only the basic provider here."""
+        body = req.json()
+        _expect(body, "object", "request body")
+        for key in ("providerType", "providerName", "currentURL"):
+            _expect(body.get(key), "string", f"request body.{key}")
+        _check_keys(body, ("providerType", "providerName", "currentURL", "params"), "request body")
+        if body["providerType"] in ("basic", "token"):
+            params = body.get("params")
+            _expect(params, "object", "request body.params")
+            for key in ("username", "password"):
+                _expect(params.get(key), "string", f"request body.params.{key}")
+                if not params[key]:
+                    raise _bad_request(f"[request body.params.{key}]: value has length [0] but it must have a minimum length of [1].")
+        elif body.get("params") is not None:
+            raise _bad_request("[request body.params]: a value wasn't expected to be present")
+        if body["providerType"] != "basic" or body["providerName"] != "basic":
+            # Only xpack.security.authc.providers.basic.basic is configured: any other provider does not handle the attempt.
+            raise KibanaError(401, "Unauthorized")
+        header = "Basic " + base64.b64encode(f"{params['username']}:{params['password']}".encode()).decode()
+        if not self.security:
+            # Kibana still asks Elasticsearch, which refuses: security is off there.
+            raise KibanaError(401, f"[security_exception\n\tRoot causes:\n\t\tsecurity_exception: {ES_SECURITY_DISABLED}]: "
+                                   f"{ES_SECURITY_DISABLED}")
+        user = self.es.authenticate(header) if self.es is not None else None
+        if user is None:
+            raise KibanaError(401, self._auth_failure_message(header))
+        old = _cookies(req.headers.get("cookie", "")).get(SESSION_COOKIE)
+        if old:
+            self._sessions.pop(old, None)
+        sid = f"Fe26.2**{secrets.token_hex(32)}*{secrets.token_urlsafe(16)}*{secrets.token_urlsafe(32)}"
+        self._sessions[sid] = {"user": dict(user), "provider": {"type": "basic", "name": "basic"}, "last": self._clock()}
+        req.user = user
+        response = self._json({"location": self._next_url(body["currentURL"])})
+        response.headers["Set-Cookie"] = self._cookie(sid)
+        return response
+
+    def _next_url(self, current_url: str) -> str:
+        """parseNextURL: the ``next`` of the login page's URL when it stays inside this Kibana, else the base path."""
+        values = urllib.parse.parse_qs(urllib.parse.urlsplit(current_url).query).get("next")
+        wanted = values[0] if values else ""
+        inside = wanted.startswith("/") and not wanted.startswith("//") and (
+            not self.base_path or wanted == self.base_path or wanted.startswith(self.base_path + "/"))
+        return wanted if inside else f"{self.base_path}/"
+
+    def _logout(self, req: _Request) -> Response:
+        if "kbn-xsrf" in req.headers or "kbn-version" in req.headers:
+            # canRedirectRequest: an AJAX request cannot follow the redirect that logging out answers.
+            raise _bad_request("Client should be able to process redirect response.")
+        sid = _cookies(req.headers.get("cookie", "")).get(SESSION_COOKIE)
+        if not sid or self._sessions.pop(sid, None) is None or not self.security:
+            return Response(302, b"", {"Location": f"{self.base_path}/"})
+        return Response(302, b"", {"Location": f"{self.base_path}/login?msg=LOGGED_OUT", "Set-Cookie": self._cookie("", clear=True)})
+
+    def _me(self, req: _Request) -> Response:
+        user = dict(req.user or {})
+        sid = _cookies(req.headers.get("cookie", "")).get(SESSION_COOKIE)
+        session = self._sessions.get(sid or "") if not req.headers.get("authorization") else None
+        user["authentication_provider"] = session["provider"] if session else {"type": "http", "name": "__http__"}
+        return self._json(user)
 
     # ------------------------------------------------------------------ spaces
     def _spaces_list(self, req: _Request) -> Response:
@@ -1176,6 +1316,16 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                     item["name"] = doc.attributes["name"]
                 views.append(item)
         return self._json({"data_view": views})
+
+
+def _cookies(header: str) -> dict[str, str]:
+    """The name=value pairs of a Cookie request header."""
+    found: dict[str, str] = {}
+    for part in header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name:
+            found.setdefault(name, value)
+    return found
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:

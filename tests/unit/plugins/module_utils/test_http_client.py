@@ -29,14 +29,26 @@ class FakeTransport:
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
-        status, body_out = step
+        status, body_out = step[:2]
         raw = json.dumps(body_out).encode() if isinstance(body_out, (dict, list)) else (body_out or "").encode()
-        return status, raw, {"content-type": "application/json" if isinstance(body_out, (dict, list)) else "text/plain"}
+        got = {"content-type": "application/json" if isinstance(body_out, (dict, list)) else "text/plain"}
+        got.update(step[2] if len(step) > 2 else {})
+        return status, raw, got
 
 
 class ProxyFake(FakeTransport):
     route = "service_proxy"
     where = "service logging/elasticsearch-logging through the API server proxy"
+
+
+class Module:
+    """What connect() uses of an AnsibleModule: warn()."""
+
+    def __init__(self):
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
 
 def client(transport, attempts=4, **kwargs):
@@ -212,13 +224,6 @@ def test_secrets_never_reach_messages():
 
 
 def test_credentials_for_the_proxy_route_are_warned_about_once():
-    class Module:
-        def __init__(self):
-            self.warnings = []
-
-        def warn(self, text):
-            self.warnings.append(text)
-
     module = Module()
     built = http.connect(module, namespace="logging", service="elasticsearch-logging", port=9200, username="elastic",
                          password="pw-not-shown", cluster=object)
@@ -247,3 +252,162 @@ def test_describe_pod_names_phase_and_the_reason_kubernetes_gives():
     assert elasticsearch.describe_pod(pulling) == "es-0 (Pending: container elasticsearch ImagePullBackOff: Back-off pulling image)"
     assert elasticsearch.status_reached("green", "yellow") and not elasticsearch.status_reached("yellow", "green")
     assert not elasticsearch.status_reached(None, "yellow")
+
+
+# ---------------------------------------------------------------------------------------------- cookie sessions
+SID = "Fe26.2**0123456789abcdef*c2VjcmV0*cookie-value"
+KIBANA_401 = {"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"}
+LOGIN_401 = {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception\n\tRoot causes:\n\t\tsecurity_exception: "
+             "unable to authenticate user [elastic] for REST request [/_security/_authenticate]]: unable to authenticate user "
+             "[elastic] for REST request [/_security/_authenticate]"}
+LOGGED_IN = (200, {"location": "/"}, {"set-cookie": "sid=%s; HttpOnly; Path=/" % SID})
+PASSWORD = "pw-Never-Shown-7"
+
+
+class FormSession(http.CookieSession):
+    """A cookie login as Kibana's form does it."""
+
+    unauthorized_hint = "Check the form's username and password."
+
+    def login_request(self, client):
+        return "POST", "login", {"user": self.username, "password": self.password}, {"kbn-xsrf": "true"}
+
+    def logout_request(self, client):
+        return "GET", "logout", {}
+
+
+def session_client(*script, attempts=4):
+    transport = ProxyFake(*script)
+    built, _sleeps = client(transport, attempts=attempts, session=FormSession("elastic", PASSWORD))
+    return built, transport
+
+
+def cookies(transport):
+    return [(sent["path"], (sent["headers"] or {}).get("Cookie")) for sent in transport.sent]
+
+
+@pytest.mark.parametrize("header, value", [
+    ("sid=%s; HttpOnly; Path=/api/v1/namespaces/logging/services/kibana-logging/proxy" % SID, SID),
+    ("other=1; Path=/\nsid=abc; Secure; HttpOnly; SameSite=Lax; Path=/", "abc"),
+    ("sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Path=/", ""),
+    ("sidecar=1; Path=/", None),
+    (None, None),
+])
+def test_parse_set_cookie_finds_the_named_cookie(header, value):
+    assert http.parse_set_cookie(header, "sid") == value
+
+
+def test_repeated_headers_are_joined_and_set_cookie_keeps_one_line_each():
+    from urllib3 import HTTPHeaderDict  # pylint: disable=import-outside-toplevel
+    headers = HTTPHeaderDict()
+    for name, value in (("Set-Cookie", "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), ("Set-Cookie", "sid=x"), ("Vary", "a"),
+                        ("Vary", "b")):
+        headers.add(name, value)
+    lowered = http._lower(headers)  # pylint: disable=protected-access
+    assert lowered == {"set-cookie": "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT\nsid=x", "vary": "a, b"}
+    assert http.parse_set_cookie(lowered["set-cookie"], "sid") == "x"
+
+
+def test_a_401_logs_in_once_then_every_request_carries_the_cookie():
+    built, transport = session_client((401, KIBANA_401), LOGGED_IN, (200, {"ok": 1}), (200, {"ok": 2}))
+    assert built.get("api/saved_objects/_find").body == {"ok": 1}
+    assert built.get("api/status").body == {"ok": 2}
+    assert cookies(transport) == [("api/saved_objects/_find", None), ("login", None), ("api/saved_objects/_find", "sid=" + SID),
+                                  ("api/status", "sid=" + SID)]
+    login = transport.sent[1]
+    assert login["method"] == "POST" and login["headers"]["kbn-xsrf"] == "true" and json.loads(login["body"])["user"] == "elastic"
+    assert built.session.logins == 1 and built.requests == 4
+
+
+def test_a_session_that_ends_mid_run_logs_in_again_once_per_request():
+    built, transport = session_client(LOGGED_IN, (401, KIBANA_401, {"kbn-session-error-reason": "SESSION_EXPIRED"}),
+                                      (200, {"location": "/"}, {"set-cookie": "sid=second; HttpOnly; Path=/"}), (200, {"ok": 1}),
+                                      (401, KIBANA_401), (200, {"location": "/"}, {"set-cookie": "sid=third; Path=/"}), (401, KIBANA_401))
+    assert built.log_in() is True
+    assert built.get("api/status").body == {"ok": 1}
+    with pytest.raises(http.HttpError) as err:
+        built.get("api/status")
+    assert err.value.status == 401 and built.session.logins == 3
+    assert [c for p, c in cookies(transport) if p == "api/status"] == ["sid=" + SID, "sid=second", "sid=second", "sid=third"]
+    assert str(err.value) == ("GET /api/status on service logging/elasticsearch-logging through the API server proxy failed (HTTP "
+                              "401): Unauthorized. Check the form's username and password.")
+
+
+def test_a_refused_login_names_the_login_never_the_password_nor_the_cookie():
+    echo = dict(LOGIN_401, message="bad password %s for cookie %s" % (PASSWORD, SID))
+    built, transport = session_client(LOGGED_IN, (401, KIBANA_401), (401, echo))
+    built.log_in()
+    with pytest.raises(http.HttpError) as err:
+        built.post("api/saved_objects/config/x", body={"attributes": {}})
+    message = str(err.value)
+    assert message.startswith("POST /login on service logging/elasticsearch-logging through the API server proxy failed (HTTP "
+                              "401): Unauthorized: bad password ")
+    assert PASSWORD not in message and SID not in message and message.count(http.MASK) == 2
+    assert message.endswith("Check the form's username and password.") and "removes the Authorization header" not in message
+    assert len(transport.sent) == 3
+
+
+def test_a_login_that_sets_no_cookie_says_so():
+    built, _transport = session_client((401, KIBANA_401), (200, {"location": "/"}))
+    with pytest.raises(http.HttpError) as err:
+        built.get("api/status")
+    assert str(err.value) == ("POST /login on service logging/elasticsearch-logging through the API server proxy answered HTTP 200 "
+                              "without a sid session cookie; is the service's security on, with this login?")
+
+
+def test_a_401_from_the_api_server_does_not_log_in():
+    kube_401 = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Unauthorized", "code": 401, "message": "Unauthorized"}
+    built, transport = session_client((401, kube_401))
+    with pytest.raises(http.HttpError) as err:
+        built.get("api/status")
+    assert len(transport.sent) == 1 and built.session.logins == 0 and "[answered by the Kubernetes API server]" in str(err.value)
+
+
+def test_login_retries_a_kibana_not_ready_yet_as_any_request():
+    not_ready = {"statusCode": 503, "error": "Service Unavailable", "message": "Kibana server is not ready yet"}
+    built, transport = session_client((401, KIBANA_401), (503, not_ready), LOGGED_IN, (200, {"ok": 1}))
+    assert built.get("api/status").body == {"ok": 1}
+    assert [sent["path"] for sent in transport.sent] == ["api/status", "login", "login", "api/status"]
+
+
+def test_the_session_follows_refreshed_and_cleared_cookies():
+    built, _transport = session_client(LOGGED_IN, (200, {}, {"set-cookie": "sid=refreshed; Path=/"}),
+                                       (200, {}, {"set-cookie": "sid=; Max-Age=0; Path=/"}))
+    built.log_in()
+    built.get("a")
+    assert built.session.cookie == "sid=refreshed"
+    built.get("b")
+    assert built.session.cookie is None
+
+
+def test_close_logs_out_with_the_cookie_and_ignores_failures():
+    built, transport = session_client(LOGGED_IN, (302, "", {"location": "/login?msg=LOGGED_OUT"}))
+    built.close()
+    assert len(transport.sent) == 0
+    built.log_in()
+    built.close()
+    assert transport.sent[-1]["path"] == "logout" and transport.sent[-1]["headers"] == {"Cookie": "sid=" + SID}
+    assert built.session.cookie is None
+    failing, _transport = session_client(LOGGED_IN, (500, "boom"), attempts=1)
+    failing.log_in()
+    failing.close()
+    assert failing.session.cookie is None
+
+
+def test_a_client_without_session_does_not_log_in():
+    built, _sleeps = client(ProxyFake())
+    assert built.log_in() is False
+    built.close()
+
+
+def test_a_session_is_used_on_the_proxy_route_only_and_then_without_warning():
+    module = Module()
+    session = FormSession("elastic", PASSWORD)
+    proxied = http.connect(module, namespace="logging", service="kibana-logging", port=5601, username="elastic", password=PASSWORD,
+                           cluster=object, session=session)
+    assert proxied.session is session and module.warnings == []
+    direct = http.connect(module, url="https://kibana:5601", username="elastic", password=PASSWORD, session=session)
+    assert direct.session is None and direct.transport.password == PASSWORD and module.warnings == []
+    keyed = http.connect(module, namespace="logging", service="kibana-logging", port=5601, api_key="a2V5OnNlY3JldA==",
+                         cluster=object, session=None)
+    assert keyed.session is None and len(module.warnings) == 1 and "a2V5OnNlY3JldA==" not in module.warnings[0]

@@ -106,3 +106,50 @@ def test_kibana_argument_spec_hides_secrets_and_pairs_username_with_password():
     constraints = kibana.kibana_constraints()
     assert constraints["mutually_exclusive"] == [["kibana_password", "kibana_api_key"]]
     assert constraints["required_by"] == {"kibana_password": ["kibana_username"]}
+
+
+class Module:
+    """What kibana_client reads of an AnsibleModule."""
+
+    def __init__(self, **params):
+        self.params = dict((name, spec.get("default")) for name, spec in kibana.kibana_argument_spec().items())
+        self.params.update(params)
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+class Proxy:
+    prefix = "/api/v1/namespaces/logging/services/kibana-logging/proxy"
+
+
+def test_kibana_session_logs_in_as_the_login_form_does():
+    session = kibana.KibanaSession("elastic", "pw-Never-Shown-7")
+    client = type("Client", (), {"transport": Proxy()})()
+    method, path, body, headers = session.login_request(client)
+    assert (method, path) == ("POST", "internal/security/login")
+    assert body == {"providerType": "basic", "providerName": "basic", "currentURL": Proxy.prefix + "/login",
+                    "params": {"username": "elastic", "password": "pw-Never-Shown-7"}}
+    assert headers == {"kbn-xsrf": "true", "x-elastic-internal-origin": "Kibana"}
+    # Logging out is a browser redirect: with kbn-xsrf Kibana refuses it as an AJAX call.
+    assert session.logout_request(client) == ("GET", "api/security/logout", {})
+    assert session.cookie_name == "sid" and "kibana_username and kibana_password" in session.unauthorized_hint
+
+
+def test_kibana_client_through_the_proxy_logs_in_with_a_password_and_does_not_warn():
+    module = Module(kibana_username="elastic", kibana_password="pw-Never-Shown-7")
+    client = kibana.kibana_client(module, object)
+    assert client.route == "service_proxy" and isinstance(client.session, kibana.KibanaSession) and module.warnings == []
+    assert client.session.cookie is None and client.requests == 0  # lazily: nothing is sent yet
+
+
+def test_kibana_client_warns_about_an_api_key_through_the_proxy_and_keeps_the_url_route_as_it_was():
+    keyed = Module(kibana_api_key="a2V5OnNlY3JldA==")
+    assert kibana.kibana_client(keyed, object).session is None and len(keyed.warnings) == 1
+    assert "a2V5OnNlY3JldA==" not in keyed.warnings[0]
+    direct = Module(kibana_url="https://kibana.example.com", kibana_username="elastic", kibana_password="pw")
+    client = kibana.kibana_client(direct, object)
+    assert client.route == "url" and client.session is None and client.transport.password == "pw" and direct.warnings == []
+    anonymous = Module()
+    assert kibana.kibana_client(anonymous, object).session is None and anonymous.warnings == []

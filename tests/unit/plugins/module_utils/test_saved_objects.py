@@ -579,8 +579,8 @@ def fixture_elasticsearch():
                        "kubernetes": {"properties": {"host": keyword, "pod_name": keyword, "container_name": keyword}}}}}}
     for profile in ("7.17", "8"):
         stores[profile] = Elasticsearch(profile)
-        answer = stores[profile].handle("PUT", "/_index_template/logstash", {"Content-Type": "application/json",
-                                                                          "Authorization": ADMIN["Authorization"]}, json.dumps(template).encode())
+        headers = {"Content-Type": "application/json", "Authorization": ADMIN["Authorization"]}
+        answer = stores[profile].handle("PUT", "/_index_template/logstash", headers, json.dumps(template).encode())
         assert answer.status == 200, answer.body
         stores[profile].index_documents("logstash-2023.11.14", docs)
     return stores

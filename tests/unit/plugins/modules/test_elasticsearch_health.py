@@ -13,7 +13,6 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from kubernetes import client
 
 from ansible_collections.seclog.falco_efk.plugins.modules import elasticsearch_health
 from localcluster.pytest_plugin import serve, wait_for

@@ -13,7 +13,6 @@ import urllib.request
 from base64 import b64encode
 
 import pytest
-from kubernetes import client
 
 from ansible_collections.seclog.falco_efk.plugins.modules import kibana_status
 from localcluster.pytest_plugin import serve, wait_for
@@ -47,6 +46,15 @@ def direct(localcluster, **extra):
 
 def proxied(localcluster, **extra):
     return dict({"kubeconfig": localcluster.kubeconfig, "timeout": 2}, **extra)
+
+
+def credentials(localcluster, password=None):
+    es = localcluster.endpoints["elasticsearch"]
+    return {"kibana_username": es["username"], "kibana_password": es["password"] if password is None else password}
+
+
+def kibana_engine(localcluster):
+    return localcluster.server.cluster.stack.kibana
 
 
 def kibana_hook(localcluster, what, method="GET", body=None):
@@ -98,6 +106,33 @@ def test_available_through_the_proxy_without_the_version_kibana_keeps_from_anony
     assert not exited.failed and exited.result["changed"] is False
     assert exited.result["status"] == "available" and "version" not in exited.result
     assert exited.result["route"] == "service_proxy" and exited.result["attempts"] == 1 and exited.result["elapsed"] < 3
+
+
+@KB8
+def test_credentials_through_the_proxy_log_in_read_the_version_and_log_out(localcluster, run_module):
+    localcluster.clear_requests()
+    exited = run_module(kibana_status.main, proxied(localcluster, timeout=5, **credentials(localcluster)))
+    assert not exited.failed and exited.result["changed"] is False
+    # The anonymous status, the login, the status with the session cookie (the logout is not counted).
+    assert exited.result == dict(exited.result, status="available", version="8.15.3", route="service_proxy", attempts=3)
+    proxied_paths = [r["path"].split("/proxy", 1)[1] for r in localcluster.requests() if "/proxy/" in r["path"]]
+    # The kubernetes client follows the logout's redirect to the login page.
+    assert proxied_paths == ["/api/status", "/internal/security/login", "/api/status", "/api/security/logout", "/login"]
+    assert kibana_engine(localcluster).sessions() == []
+    assert localcluster.endpoints["elasticsearch"]["password"] not in json.dumps(exited.result)
+
+
+@KB8
+def test_wrong_password_through_the_proxy_fails_at_once_naming_the_login_without_showing_it(localcluster, run_module):
+    exited = run_module(kibana_status.main, proxied(localcluster, timeout=5, **credentials(localcluster, "not-the-Password-42")))
+    message = exited.result["msg"]
+    assert exited.failed and exited.result["status"] == "available" and "version" not in exited.result
+    assert message.startswith("Kibana refused the status request: POST /internal/security/login on service logging/kibana-logging "
+                              "through the API server proxy failed (HTTP 401): Unauthorized: [security_exception")
+    assert "unable to authenticate user [elastic]" in message and message.endswith(
+        "Check kibana_username and kibana_password: through the API server proxy they log in to Kibana's basic provider "
+        "(Kibana 7.10 or later, security on) for a session cookie.")
+    assert "removes the Authorization header" not in message and "not-the-Password-42" not in json.dumps(exited.result)
 
 
 @KB8
@@ -156,7 +191,15 @@ def test_elastic_as_kibanas_own_user_leaves_it_unavailable_and_the_failure_says_
     by_proxy = run_module(kibana_status.main, proxied(localcluster, level="degraded"))
     assert by_proxy.failed and by_proxy.result["status"] == "unavailable" and "version" not in by_proxy.result
     assert "did not report degraded within 2 s: last saw status unavailable (Kibana tells anonymous callers only the level: give " \
-           "kibana_url with kibana_username and kibana_password to read its reason)." in by_proxy.result["msg"]
+           "kibana_username and kibana_password to read its reason)." in by_proxy.result["msg"]
+
+    logged_in = run_module(kibana_status.main, proxied(localcluster, level="degraded", **credentials(localcluster)))
+    message = logged_in.result["msg"]
+    assert logged_in.failed and logged_in.result["status"] == "unavailable" and "version" not in logged_in.result
+    assert "last saw status unavailable (the anonymous answer, with the level only: the session login did not succeed); the " \
+           "last error was: POST /internal/security/login on service logging/kibana-logging through the API server proxy " \
+           "failed (HTTP 503): Service Unavailable: Kibana server is not ready yet" in message, message
+    assert localcluster.endpoints["elasticsearch"]["password"] not in json.dumps(logged_in.result)
 
 
 # ---------------------------------------------------------------------------------------------- Kibana 7.17 (security off)
