@@ -14,6 +14,13 @@ find), ``getSavedObjectFromSource`` (get, bulk_get), ``json-stable-stringify`` f
 ``importSavedObjectsFromStream`` for import results, core's lifecycle handlers for kbn-xsrf,
 kbn-version and kbn-name.
 
+The Dev Tools console proxy (``POST /api/console/proxy?path=<es path[?query]>&method=<verb>``, console plugin's
+``create_handler.ts``) forwards the request body to ``es.handle`` with ``pretty=true`` added, as the authenticated user:
+the caller's Authorization header, or the one the security plugin keeps for a session (the login's basic credentials);
+with security off, no credentials. 7.17 answers with Elasticsearch's own status; 8.x (since the fix for
+elastic/kibana#140536) always answers 200 and puts Elasticsearch's status in ``x-console-proxy-status-code`` /
+``x-console-proxy-status-text``, so a 401 or 403 from Elasticsearch does not look like the Kibana session ending.
+
 Sessions follow the security plugin's basic provider (7.10+ server-side sessions): ``POST /internal/security/login``
 checks the credentials with Elasticsearch and sets a ``sid`` cookie (HttpOnly, Path = the base path or ``/``, no
 SameSite unless configured); a request with that cookie and no Authorization header is that user until the session
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import http
 import json
 import re
 import secrets
@@ -328,6 +336,8 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         self.same_site = same_site
         self.secure_cookies = secure_cookies
         self.restrict_internal_apis = restrict_internal_apis
+        # console.proxyFilter (7.x only; removed in 8.0): regular expressions the proxied path must match
+        self.console_proxy_filter: list[str] = [".*"]
         self._sessions: dict[str, dict[str, Any]] = {}
         self._clock = clock
         self._lock = threading.RLock()
@@ -566,6 +576,7 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             ("POST", r"^/internal/security/login/?$", self._login, "none"),
             ("GET", r"^/api/security/logout/?$", self._logout, "none"),
             ("GET", r"^/internal/security/me/?$", self._me, "user"),
+            ("POST", r"^/api/console/proxy/?$", self._console_proxy, "user"),
             ("GET", r"^/api/spaces/space/?$", self._spaces_list, "read"),
             ("GET", r"^/api/spaces/space/([^/]+)$", self._space_get, "read"),
             ("POST", r"^/api/spaces/space/?$", self._space_create, "admin"),
@@ -801,7 +812,10 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         if old:
             self._sessions.pop(old, None)
         sid = f"Fe26.2**{secrets.token_hex(32)}*{secrets.token_urlsafe(16)}*{secrets.token_urlsafe(32)}"
-        self._sessions[sid] = {"user": dict(user), "provider": {"type": "basic", "name": "basic"}, "last": self._clock()}
+        # The security plugin keeps the credentials with the session and hands them to Elasticsearch for each request
+        # made as this user (the auth headers core attaches to the request; the console proxy forwards them).
+        self._sessions[sid] = {"user": dict(user), "provider": {"type": "basic", "name": "basic"}, "last": self._clock(),
+                               "authorization": header}
         req.user = user
         response = self._json({"location": self._next_url(body["currentURL"])})
         response.headers["Set-Cookie"] = self._cookie(sid)
@@ -830,6 +844,87 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         session = self._sessions.get(sid or "") if not req.headers.get("authorization") else None
         user["authentication_provider"] = session["provider"] if session else {"type": "http", "name": "__http__"}
         return self._json(user)
+
+    # ------------------------------------------------------------------ console proxy
+    def _console_query(self, req: _Request) -> tuple[str, str, bool]:
+        """routeValidationConfig.query: method (a known verb, any case), path (non-empty) and, on 8.x, withProductOrigin."""
+        allowed = ("method", "path", "withProductOrigin") if self.is8 else ("method", "path")
+        values: dict[str, str] = {}
+        for key in ("method", "path", "withProductOrigin"):
+            got = req.query.get(key)
+            if key not in allowed or got is None:
+                continue
+            if len(got) > 1:
+                raise _bad_request(f"[request query.{key}]: expected value of type [{'boolean' if key == 'withProductOrigin' else 'string'}] "
+                                   "but got [Array]")
+            values[key] = got[0]
+        if "method" not in values:
+            raise _bad_request("[request query.method]: expected value of type [string] but got [undefined]")
+        if values["method"].upper() not in ("HEAD", "GET", "POST", "PUT", "DELETE"):
+            raise _bad_request("[request query.method]: Method must be one of, case insensitive ['HEAD', 'GET', 'POST', 'PUT', "
+                               f"'DELETE']. Received '{values['method']}'.")
+        if "path" not in values:
+            raise _bad_request("[request query.path]: expected value of type [string] but got [undefined]")
+        if values["path"] == "":
+            raise _bad_request("[request query.path]: Expected non-empty string")
+        origin = False
+        if "withProductOrigin" in values:
+            origin = req.qbool("withProductOrigin")
+        for key in req.query:
+            if key not in allowed:
+                raise _bad_request(f"[request query.{key}]: definition for this key is missing")
+        return values["method"].upper(), values["path"], origin
+
+    def _console_authorization(self, req: _Request) -> str | None:
+        """The credentials the proxy sends: the caller's Authorization header, else its session's; none with security off."""
+        if not self.security:
+            return None
+        header = req.headers.get("authorization")
+        if header:
+            return header
+        session = self._sessions.get(_cookies(req.headers.get("cookie", "")).get(SESSION_COOKIE) or "")
+        return session.get("authorization") if session else None
+
+    def _console_proxy(self, req: _Request) -> Response:
+        """POST /api/console/proxy: the request to Elasticsearch as the authenticated user, Elasticsearch's answer back."""
+        method, path, origin = self._console_query(req)
+        self._require(req, "read")  # the dev_tools feature: its read and all privileges both grant the console API
+        if not self.is8 and not any(re.search(pattern, path) for pattern in self.console_proxy_filter):
+            return Response(403, f"Error connecting to '{path}':\n\nUnable to send requests to that path.".encode(),
+                            {"Content-Type": "text/plain"})
+        if self.es is None or not hasattr(self.es, "handle"):
+            message = "connect ECONNREFUSED 127.0.0.1:9200"
+            headers = {"x-console-proxy-status-code": "502", "x-console-proxy-status-text": "Bad Gateway"} if self.is8 else {}
+            raise KibanaError(502, message, headers=headers)
+        pathname, _sep, query = path.partition("?")
+        query = query.replace("+", "%2b")  # toURL: a literal '+' would reach Elasticsearch as a space
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        if not any(k == "pretty" and v for k, v in pairs):
+            query = (query + "&" if query else "") + "pretty=true"
+        target = "/" + pathname.lstrip("/") + "?" + query
+        headers: dict[str, str] = {}
+        authorization = self._console_authorization(req)
+        if authorization:
+            headers["Authorization"] = authorization
+        if req.headers.get("content-type"):
+            headers["Content-Type"] = req.headers["content-type"]
+        if origin:
+            headers["x-elastic-product-origin"] = "kibana"
+        answer = self.es.handle(method, target, headers, req.body if method != "HEAD" else b"")
+        # hapi passes the upstream response's headers through (not its status, which the handler sets).
+        out = {k: v for k, v in answer.headers.items() if k.lower() not in ("x-localcluster-user", "content-length", "warning")}
+        out["warning"] = next((v for k, v in answer.headers.items() if k.lower() == "warning"), "")
+        text = _status_text(answer.status)
+        body = answer.body
+        if method == "HEAD":
+            body = f"{answer.status} - {text}".encode()
+            out = {k: v for k, v in out.items() if k.lower() != "content-type"}
+            out["Content-Type"] = "text/plain"
+        if not self.is8:
+            return Response(answer.status, body, out)
+        out["x-console-proxy-status-code"] = str(answer.status)
+        out["x-console-proxy-status-text"] = text
+        return Response(200, body, out)
 
     # ------------------------------------------------------------------ spaces
     def _spaces_list(self, req: _Request) -> Response:
@@ -1316,6 +1411,14 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
                     item["name"] = doc.attributes["name"]
                 views.append(item)
         return self._json({"data_view": views})
+
+
+def _status_text(status: int) -> str:
+    """The reason phrase Node's http module gives a status (statusMessage)."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _cookies(header: str) -> dict[str, str]:
