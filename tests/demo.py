@@ -67,6 +67,7 @@ def main() -> int:
         with open(vars_file, "w", encoding="utf-8") as handle:
             handle.write("---\n# Written by `make demo`: ansible-playbook playbooks/site.yml -e @.localcluster/demo-vars.yml\n")
             handle.write(f"falco_efk_kubeconfig: {endpoints['kubernetes']['kubeconfig']}\n")
+            handle.write("# the runbook's alert source, so verify sees alerts arrive\nfalco_event_generator: true\n")
         for name in ("site", "verify"):
             failed = playbook(name, vars_file)
             if failed:
@@ -86,6 +87,8 @@ def main() -> int:
             print(f"kibana:   {endpoints['kubernetes']['url']}/api/v1/namespaces/logging/services/kibana-logging/proxy/ "
                   "(through the API server, as in the runbook; user elastic, password: kubectl -n logging get secret "
                   "elasticsearch-logging-elastic -o jsonpath='{.data.password}' | base64 -d)")
+            print(f"dashboard: {endpoints['kubernetes']['url']}/api/v1/namespaces/logging/services/kibana-logging/proxy/app/dashboards#/view/"
+                  "seclog-falco-dashboard")
         print(f"repeat:   ansible-playbook playbooks/site.yml -e @{os.path.relpath(vars_file, ROOT)}"
               + ("" if args.keep == "1" else "   (after `make cluster-up`, or run `make demo KEEP=1`)"))
         print("result:   " + ("FAILED: see the playbook output above" if failed else "site and verify passed"))

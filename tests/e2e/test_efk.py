@@ -14,7 +14,8 @@ from kubernetes import client
 SITE = "playbooks/site.yml"
 TEARDOWN = "playbooks/teardown.yml"
 SECRETS = ("elasticsearch-logging-elastic", "kibana-logging-credentials", "fluentd-es-credentials")
-FAST = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_falco": "false", "efk_wait_timeout": "60"}
+FAST = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_falco": "false", "falco_efk_stage_kibana_dashboards": "false",
+        "efk_wait_timeout": "60"}
 
 
 def _core(cluster):
@@ -76,7 +77,8 @@ class TestDefaultStack:
         assert [p.metadata.name for p in pvcs] == ["data-elasticsearch-logging-0"]
 
     def test_verify_sees_each_component_up(self, localcluster, playbook):
-        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_efk_stage_falco="false")
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_efk_stage_falco="false",
+                       falco_efk_stage_kibana_dashboards="false")
         assert run.rc == 0, run
         assert "Elasticsearch is green, Fluentd runs on 3 nodes, Kibana is available." in run.out
 
@@ -153,7 +155,8 @@ class TestDefaultStack:
         assert sorted(s.metadata.name for s in _core(localcluster).list_namespaced_secret("logging").items) == sorted(SECRETS)
         run = playbook(TEARDOWN, localcluster.kubeconfig)
         assert run.rc == 0 and run.recap["changed"] == 0, run
-        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_efk_verify_timeout="3", falco_efk_stage_falco="false")
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_efk_verify_timeout="3", falco_efk_stage_falco="false",
+                       falco_efk_stage_kibana_dashboards="false")
         assert run.rc != 0 and "did not reach yellow" in run.out, run
 
     def test_purge_removes_data_credentials_and_the_namespace(self, localcluster, playbook):
@@ -207,13 +210,15 @@ def test_the_runbooks_kube_system_namespace_is_used_but_never_created_or_deleted
 
 @pytest.mark.parametrize("localcluster", [("1.8", "gke", "8")], indirect=True)
 def test_a_1_8_cluster_gets_the_stack_through_api_version_patch(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false")
+    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
+                   falco_efk_stage_kibana_dashboards="false")
     assert run.rc == 0, run
     sts = localcluster.http("GET", "/apis/apps/v1beta2/namespaces/logging/statefulsets/elasticsearch-logging")[1]
     assert sts["status"]["readyReplicas"] == 1, sts
     assert localcluster.http("GET", "/apis/policy/v1beta1/namespaces/logging/poddisruptionbudgets/elasticsearch-logging")[0] == 200
     revision = localcluster.cluster.store.revision
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false")
+    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
+                   falco_efk_stage_kibana_dashboards="false")
     assert run.rc == 0 and run.recap["changed"] == 0, run
     assert localcluster.cluster.store.revision == revision
 

@@ -9,7 +9,8 @@ from kubernetes import client
 
 SITE = "playbooks/site.yml"
 TEARDOWN = "playbooks/teardown.yml"
-ONLY_FALCO = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_efk": "false", "falco_wait_timeout": "60"}
+ONLY_FALCO = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_efk": "false", "falco_efk_stage_kibana_dashboards": "false",
+              "falco_wait_timeout": "60"}
 MODERN_CAPS = ["BPF", "SYS_RESOURCE", "PERFMON", "SYS_PTRACE"]
 
 
@@ -99,7 +100,8 @@ class TestModernEbpfFalco:
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
 def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localcluster, playbook):
-    full = {"falco_efk_stage_prerequisites": "false", "efk_wait_timeout": "60", "falco_wait_timeout": "60", "falco_event_generator": "true"}
+    full = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_kibana_dashboards": "false", "efk_wait_timeout": "60",
+            "falco_wait_timeout": "60", "falco_event_generator": "true"}
     run = playbook(SITE, localcluster.kubeconfig, **full)
     assert run.rc == 0, run
     labels = _core(localcluster).read_namespace("logging").metadata.labels

@@ -13,7 +13,8 @@ def stage_one_only(playbook):
     """The site playbook with stage 1 only: these tests are about the preflight and the grant."""
 
     def run(path, kubeconfig, *args, **extra_vars):
-        return playbook(path, kubeconfig, *args, falco_efk_stage_efk="false", falco_efk_stage_falco="false", **extra_vars)
+        return playbook(path, kubeconfig, *args, falco_efk_stage_efk="false", falco_efk_stage_falco="false",
+                        falco_efk_stage_kibana_dashboards="false", **extra_vars)
 
     return run
 

@@ -1,0 +1,99 @@
+"""Stage 5 against the Kibana emulator (7.17 and 8): objects created and unbroken, idempotent, restored when edited."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+from kubernetes import client
+
+from localcluster.kibana import broken_objects
+from localcluster.pytest_plugin import wait_for
+
+SITE = "playbooks/site.yml"
+KIBANA_ONLY = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_efk": "false", "falco_efk_stage_falco": "false"}
+IDS = ["seclog-falco-logstash", "seclog-falco-alerts", "seclog-falco-alerts-over-time", "seclog-falco-top-rules-pie",
+       "seclog-falco-priorities-pie", "seclog-falco-top-rules-table", "seclog-falco-nodes-table", "seclog-falco-pods-table",
+       "seclog-falco-dashboard"]
+
+
+def _kibana_writes(cluster) -> list[dict]:
+    return [r for r in list(cluster.cluster.stack.kibana_hooks.requests) if r["method"] in ("POST", "PUT", "DELETE")
+            and "/internal/security/" not in r["path"] and "/api/security/" not in r["path"]]
+
+
+def _password(cluster) -> str:
+    """elastic's password from the efk stage's Secret (none with 7.17, where security stays off)."""
+    secrets = client.CoreV1Api(cluster.api_client()).list_namespaced_secret("logging", field_selector="metadata.name=elasticsearch-logging-elastic")
+    return base64.b64decode(secrets.items[0].data["password"]).decode() if secrets.items else ""
+
+
+def _kibana(cluster, method: str, path: str, body=None):
+    """A request to the Kibana emulator as elastic (the password from the efk stage's Secret)."""
+    headers = {"kbn-xsrf": "true", "Content-Type": "application/json",
+               "Authorization": "Basic " + base64.b64encode(f"elastic:{_password(cluster)}".encode()).decode()}
+    answer = cluster.cluster.stack.kibana.handle(method, path, headers, json.dumps(body).encode() if body is not None else b"")
+    return answer.status, answer.json() if answer.body else None
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8"), ("1.30", "gke", "7.17")], indirect=True)
+class TestDashboards:
+    """The whole site on one cluster per Kibana major, then the Kibana stage alone."""
+
+    def test_site_creates_every_object_and_none_is_broken(self, localcluster, playbook):
+        version = "7.17.29" if localcluster.cluster.stack.config.profile == "7.17" else "8.19.3"
+        run = playbook(SITE, localcluster.kubeconfig, falco_efk_stage_prerequisites="false", falco_event_generator="true",
+                       efk_wait_timeout="60", falco_wait_timeout="60", kibana_dashboards_wait_timeout="60", efk_elasticsearch_version=version)
+        assert run.rc == 0, run
+        for object_id in IDS[1:]:
+            kind = "dashboard" if object_id.endswith("dashboard") else "search" if object_id.endswith("alerts") else "visualization"
+            status, body = _kibana(localcluster, "GET", f"/api/saved_objects/{kind}/{object_id}")
+            assert status == 200, (object_id, body)
+        status, body = _kibana(localcluster, "GET", "/api/saved_objects/dashboard/seclog-falco-dashboard")
+        panels = json.loads(body["attributes"]["panelsJSON"])
+        assert len(panels) == 7 and [r["id"] for r in body["references"]] == IDS[2:8] + ["seclog-falco-alerts"]
+        wait_for(lambda: localcluster.cluster.stack.es.count("logstash-*") > 0, timeout=30)
+        assert broken_objects(localcluster.cluster.stack.kibana) == []
+
+    def test_second_run_writes_nothing_to_kibana(self, localcluster, playbook):
+        localcluster.cluster.stack.kibana_hooks.serve("DELETE", "requests", {}, {})
+        run = playbook(SITE, localcluster.kubeconfig, **KIBANA_ONLY)
+        assert run.rc == 0 and run.recap["changed"] == 0, run
+        assert _kibana_writes(localcluster) == []
+
+    def test_an_object_edited_in_kibana_is_reported_and_restored(self, localcluster, playbook):
+        status, body = _kibana(localcluster, "GET", "/api/saved_objects/visualization/seclog-falco-nodes-table")
+        status, _unused = _kibana(localcluster, "PUT", "/api/saved_objects/visualization/seclog-falco-nodes-table",
+                                  {"attributes": dict(body["attributes"], title="Edited by hand")})
+        assert status == 200
+        run = playbook(SITE, localcluster.kubeconfig, "--diff", **KIBANA_ONLY)
+        assert run.rc == 0 and run.recap["changed"] == 1, run
+        assert "changed: [localhost] => (item=visualization/seclog-falco-nodes-table)" in run.out
+        status, body = _kibana(localcluster, "GET", "/api/saved_objects/visualization/seclog-falco-nodes-table")
+        assert body["attributes"]["title"] == "Falco alerts by Kubernetes node"
+
+    def test_a_deleted_data_view_is_recreated_once(self, localcluster, playbook):
+        path = ("/api/data_views/data_view/seclog-falco-logstash" if localcluster.cluster.stack.kibana.is8
+                else "/api/index_patterns/index_pattern/seclog-falco-logstash")
+        status, _unused = _kibana(localcluster, "DELETE", path)
+        assert status == 200
+        run = playbook(SITE, localcluster.kubeconfig, **KIBANA_ONLY)
+        assert run.rc == 0 and run.recap["changed"] == 1, run
+        status, found = _kibana(localcluster, "GET", "/api/saved_objects/_find?type=index-pattern&per_page=100")
+        assert [o["id"] for o in found["saved_objects"]] == ["seclog-falco-logstash"]
+        assert broken_objects(localcluster.cluster.stack.kibana) == []
+
+    def test_verify_sees_alerts_arrive_and_every_object_in_place(self, localcluster, playbook):
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, kibana_dashboards_verify_timeout="60")
+        assert run.rc == 0, run
+        assert "Falco alerts in the last 15m:" in run.out and "/app/dashboards#/view/seclog-falco-dashboard" in run.out
+
+    def test_verify_fails_clearly_once_falco_is_gone(self, localcluster, playbook):
+        run = playbook("playbooks/teardown.yml", localcluster.kubeconfig, "--tags", "falco")
+        assert run.rc == 0, run
+        time.sleep(3)  # what Fluentd still held is delivered; nothing new comes
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_efk_stage_falco="false", kibana_dashboards_verify_since="2s",
+                       kibana_dashboards_verify_timeout="3")
+        assert run.rc != 0 and "0 Falco alert(s) in the last 2s" in run.out, run
