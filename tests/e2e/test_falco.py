@@ -68,7 +68,8 @@ class TestModernEbpfFalco:
         assert config["priority"] == "notice" and config["engine"] == {"kind": "modern_ebpf"}
 
     def test_verify_sees_falco_on_every_node(self, localcluster, playbook):
-        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false",
+                       falco_efk_stage_kibana_dashboards="false")
         assert run.rc == 0 and "Falco runs on 3 nodes." in run.out, run
 
     def test_second_run_changes_nothing(self, localcluster, playbook):
@@ -94,7 +95,8 @@ class TestModernEbpfFalco:
         assert not client.SchedulingV1Api(localcluster.api_client()).list_priority_class(label_selector="app.kubernetes.io/part-of").items
         run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
         assert run.rc == 0 and run.recap["changed"] == 0, run
-        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
+        run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false",
+                       falco_efk_stage_kibana_dashboards="false")
         assert run.rc != 0 and "Falco is ready on 0 of 0 nodes (its DaemonSet does not exist" in run.out, run
 
 
