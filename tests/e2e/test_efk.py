@@ -202,7 +202,8 @@ def test_the_runbooks_kube_system_namespace_is_used_but_never_created_or_deleted
     run = playbook(SITE, localcluster.kubeconfig, efk_namespace="kube-system", **FAST)
     assert run.rc == 0, run
     assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "kube-system").status.ready_replicas == 1
-    run = playbook(TEARDOWN, localcluster.kubeconfig, efk_namespace="kube-system", efk_purge_data="true")
+    run = playbook(TEARDOWN, localcluster.kubeconfig, efk_namespace="kube-system", efk_purge_data="true",
+                   falco_efk_stage_kibana_dashboards="false")
     assert run.rc == 0, run
     assert "kube-system" in [n.metadata.name for n in _core(localcluster).list_namespace().items]
     assert not _core(localcluster).list_namespaced_persistent_volume_claim("kube-system").items
