@@ -21,7 +21,7 @@ NODES ?= gke
 STACK ?= 8
 KEEP ?= 0
 
-.PHONY: help setup demo test lint yamllint ansible-lint sanity units docs molecule bench cluster-up cluster-down build clean
+.PHONY: help setup demo test lint yamllint ansible-lint workflows sanity units docs molecule molecule-kind readmes ee bench cluster-up cluster-down build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -62,10 +62,11 @@ test: setup ## every check, stopping at the first failure
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory units
 	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory ee
 	$(MAKE) --no-print-directory molecule
 	@echo "make test: all checks passed"
 
-lint: yamllint ansible-lint ## yamllint and ansible-lint (production profile, offline)
+lint: yamllint ansible-lint workflows ## yamllint, ansible-lint (production profile, offline) and the CI workflow's schema
 
 yamllint: setup
 	$(BIN)/yamllint --strict .
@@ -73,6 +74,10 @@ yamllint: setup
 
 ansible-lint: setup
 	$(BIN)/ansible-lint --offline --profile production
+
+# GitHub's workflow schema, as vendored by check-jsonschema (no network).
+workflows: setup
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # ansible-test wants the collection at ansible_collections/<ns>/<name>, and fetches a pip
 # bootstrap script from a host we cannot reach: give it a copy of the checkout (tracked and
@@ -97,7 +102,7 @@ sanity: setup ## ansible-test sanity on a copy of the collection
 	cd $(SANITY_COLL) && $(BIN)/ansible-test sanity --local --python $(SANITY_PYTHON) --color no
 
 units: setup ## unit tests of plugins and of the local cluster (no tests collected fails)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --durations=25
 
 DOCS_DEPS := $(or $(TMPDIR),/tmp)/seclog-falco_efk-docs-deps-$(CHECKOUT_ID)
 KUBERNETES_CORE = $$($(BIN)/python -c 'import ansible_collections.kubernetes.core as c; print(list(c.__path__)[0])')
@@ -118,15 +123,32 @@ docs: build ## module and role docs: antsibull-docs lint, and ansible-doc from t
 	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/tests/output/docs $(BIN)/ansible-doc -t role seclog.falco_efk.$$role > /dev/null || exit 1; \
 	  echo "ansible-doc -t role seclog.falco_efk.$$role: renders"; done
 
+EE_CONTEXT := tests/output/ee/context
+
+ee: build ## the execution environment's build context in tests/output/ee/context (then: podman build -t <image> tests/output/ee/context)
+	# A fresh context: ansible-builder keeps old files there, and a second tarball breaks the image's COPY.
+	rm -rf tests/output/ee
+	$(BIN)/ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) --output-filename Containerfile
+	test -f $(EE_CONTEXT)/_build/collections/seclog-falco_efk-*.tar.gz
+
+readmes: setup ## regenerate the roles' README variable tables and the AWX surveys from the argument specs
+	$(BIN)/python tools/role_readme.py
+	$(BIN)/python tools/awx_survey.py
+
 build: setup ## the collection tarball, free of generated and local paths
 	rm -f tests/output/seclog-falco_efk-*.tar.gz && mkdir -p tests/output
 	$(BIN)/ansible-galaxy collection build --force --output-path tests/output .
 	@if tar -tzf tests/output/seclog-falco_efk-*.tar.gz | grep -E '(^|/)(\.venv|\.localcluster|\.ansible|collections|tests/output|__pycache__)(/|$$)'; then \
 	  echo "build: the tarball holds generated or local paths (above); add them to build_ignore"; exit 1; fi
 
-molecule: setup ## the molecule default scenario on the local cluster
+molecule: setup ## the molecule default scenario on the local cluster, and the kind scenario's syntax
 	# Molecule keeps scenario state (e.g. "prepared") under ~/.ansible/tmp across checkouts: start clean.
 	cd extensions && $(BIN)/molecule reset -s default && $(BIN)/molecule test -s default
+	cd extensions && $(BIN)/molecule syntax -s kind
+
+MOLECULE_DESTROY ?= always
+molecule-kind: setup ## the molecule kind scenario on a real kind cluster (needs kind and Docker; KIND_NODE_IMAGE=...)
+	cd extensions && $(BIN)/molecule reset -s kind && $(BIN)/molecule test -s kind --destroy $(MOLECULE_DESTROY)
 
 bench: setup ## benchmarks on the local cluster (prints a table, writes bench/results/)
 	PYTHONPATH=$(CURDIR)/tests:$(COLLECTIONS) $(BIN)/python -m bench
