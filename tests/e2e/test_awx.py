@@ -1,11 +1,9 @@
-"""The collection as AWX runs it: no kubeconfig file, only the K8S_AUTH_* variables that AWX's
-"OpenShift or Kubernetes API Bearer Token" credential injects, and every input as an extra variable."""
+"""What the README promises AWX users and site playbook authors, beyond the AWX-style life cycle in
+test_installed_collection.py (site, verify, teardown on a bearer token credential and the surveys' answers)."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import subprocess
 import sys
 
@@ -13,46 +11,6 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-
-
-def _awx_run(localcluster, tmp_path, playbook: str, *args: str) -> subprocess.CompletedProcess:
-    """ansible-playbook with the environment an AWX job has: a credential's K8S_AUTH_*, an empty home."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    api = localcluster.endpoints["kubernetes"]
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("K8S_AUTH_", "KUBECONFIG"))}
-    env.update(HOME=str(home), ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "collections"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="false",
-               ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-               K8S_AUTH_HOST=api["url"], K8S_AUTH_API_KEY=api["admin_token"], K8S_AUTH_SSL_CA_CERT=api["ca"], K8S_AUTH_VERIFY_SSL="true")
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, playbook), *args], capture_output=True, text=True,
-                          env=env, cwd=str(tmp_path), timeout=600, check=False)
-
-
-def _survey_answers(tmp_path, playbook: str, **answers) -> str:
-    """The extra variables AWX passes for a survey of docs/awx/ answered with its defaults (and these answers)."""
-    with open(os.path.join(ROOT, "docs", "awx", f"{playbook}-survey.json"), encoding="utf-8") as handle:
-        spec = json.load(handle)["spec"]
-    values = {question["variable"]: question["default"] for question in spec}
-    assert set(answers) <= set(values), "answers to questions the survey does not ask"
-    values.update(answers)
-    path = tmp_path / f"{playbook}-answers.json"
-    path.write_text(json.dumps(values))
-    return "@" + str(path)
-
-
-@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
-def test_site_and_verify_run_on_a_bearer_token_credential_alone(localcluster, tmp_path):
-    """site with the survey's answers (strings, as AWX passes multiple-choice answers) and the credential's K8S_AUTH_*."""
-    site = _awx_run(localcluster, tmp_path, "playbooks/site.yml", "-e", _survey_answers(tmp_path, "site", falco_event_generator="true"),
-                    "-e", "efk_wait_timeout=60", "-e", "falco_wait_timeout=60", "-e", "kibana_dashboards_wait_timeout=60")
-    assert site.returncode == 0, site.stdout[-4000:] + site.stderr[-2000:]
-    assert localcluster.kubectl("-n", "logging", "get", "daemonset", "falco", "fluentd-es").returncode == 0
-    assert localcluster.endpoints["kubernetes"]["admin_token"] not in site.stdout + site.stderr
-
-    verify = _awx_run(localcluster, tmp_path, "playbooks/verify.yml", "-e", "falco_efk_verify_timeout=60")
-    assert verify.returncode == 0, verify.stdout[-4000:] + verify.stderr[-2000:]
-    assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", verify.stdout), verify.stdout[-2000:]
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke")], indirect=True)

@@ -1,8 +1,14 @@
-"""The collection as users get it: built, installed from the tarball, and its playbooks run by FQCN."""
+"""The collection as users get it: built, installed from the tarball, and its playbooks run by FQCN.
+
+The life cycle runs as AWX runs a job: no kubeconfig file and an empty home, only the K8S_AUTH_* variables that
+AWX's "OpenShift or Kubernetes API Bearer Token" credential injects, and the survey's answers (docs/awx/) as
+extra variables, strings as AWX passes multiple-choice answers.
+"""
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import subprocess
@@ -30,12 +36,37 @@ def installed_collection(tmp_path_factory):
 
 def run(installed, kubeconfig: str, *args: str) -> subprocess.CompletedProcess:
     """ansible-playbook as a user runs it: only the installed copy and kubernetes.core are visible, not the checkout."""
+    return _playbook(installed, {}, *args, "-e", f"falco_efk_kubeconfig={kubeconfig}")
+
+
+def awx(installed, localcluster, *args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook as an AWX job runs it: a bearer token credential's K8S_AUTH_* variables and an empty home."""
+    api = localcluster.endpoints["kubernetes"]
+    home = installed.parent / "home"
+    home.mkdir(exist_ok=True)
+    return _playbook(installed, {"HOME": str(home), "K8S_AUTH_HOST": api["url"], "K8S_AUTH_API_KEY": api["admin_token"],
+                                 "K8S_AUTH_SSL_CA_CERT": api["ca"], "K8S_AUTH_VERIFY_SSL": "true"}, *args)
+
+
+def _playbook(installed, extra_env: dict, *args: str) -> subprocess.CompletedProcess:
     config = installed.parent / "ansible.cfg"
     config.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_CONFIG=str(config))
-    return subprocess.run([os.path.join(BIN, "ansible-playbook"), *args, "-e", f"falco_efk_kubeconfig={kubeconfig}"],
-                          capture_output=True, text=True, env=env, cwd=str(installed), timeout=300, check=False)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("K8S_AUTH_", "KUBECONFIG"))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_CONFIG=str(config), **extra_env)
+    return subprocess.run([os.path.join(BIN, "ansible-playbook"), *args], capture_output=True, text=True, env=env, cwd=str(installed),
+                          timeout=300, check=False)
+
+
+def survey(installed, playbook: str, **answers) -> tuple[str, str]:
+    """("-e", "@answers.json"): the extra variables AWX passes for docs/awx/<playbook>-survey.json answered with its defaults."""
+    with open(os.path.join(ROOT, "docs", "awx", f"{playbook}-survey.json"), encoding="utf-8") as handle:
+        values = {question["variable"]: question["default"] for question in json.load(handle)["spec"]}
+    assert set(answers) <= set(values), "answers to questions the survey does not ask"
+    values.update(answers)
+    path = installed.parent / f"{playbook}-answers.json"
+    path.write_text(json.dumps(values))
+    return "-e", "@" + str(path)
 
 
 FAST = ("-e", "efk_wait_timeout=60")
@@ -43,30 +74,32 @@ FAST = ("-e", "efk_wait_timeout=60")
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
 class TestInstalledPlaybooks:
-    """site, verify and teardown by FQCN, in the order a user runs them, on one cluster."""
+    """site, verify and teardown by FQCN, in the order a user runs them, on one cluster, as AWX jobs."""
 
     def test_site_in_check_mode_writes_nothing(self, installed, localcluster):
         localcluster.clear_requests()
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", "--check", "--diff", *FAST)
+        result = awx(installed, localcluster, "seclog.falco_efk.site", "--check", "--diff", *survey(installed, "site"), *FAST)
         assert result.returncode == 0, result.stdout + result.stderr
         assert localcluster.requests(), "the playbook did not reach the cluster"
         assert localcluster.writes() == []
 
     def test_site_converges_and_a_second_run_changes_nothing(self, installed, localcluster):
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", *FAST)
+        answers = survey(installed, "site", falco_event_generator="true")
+        result = awx(installed, localcluster, "seclog.falco_efk.site", *answers, *FAST)
         assert result.returncode == 0, result.stdout + result.stderr
         assert not re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s", result.stdout), result.stdout
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.site", *FAST)
+        assert localcluster.endpoints["kubernetes"]["admin_token"] not in result.stdout + result.stderr
+        result = awx(installed, localcluster, "seclog.falco_efk.site", *answers, *FAST)
         assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout
 
     def test_verify_passes(self, installed, localcluster):
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.verify")
+        result = awx(installed, localcluster, "seclog.falco_efk.verify")
         assert result.returncode == 0 and "Kibana is available" in result.stdout, result.stdout + result.stderr
 
     def test_teardown_removes_and_then_has_nothing_left_to_do(self, installed, localcluster):
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.teardown", *FAST)
+        result = awx(installed, localcluster, "seclog.falco_efk.teardown", *survey(installed, "teardown"), *FAST)
         assert result.returncode == 0 and not re.search(r"ok=\d+\s+changed=0\s", result.stdout), result.stdout + result.stderr
-        result = run(installed, localcluster.kubeconfig, "seclog.falco_efk.teardown", *FAST)
+        result = awx(installed, localcluster, "seclog.falco_efk.teardown", *survey(installed, "teardown"), *FAST)
         assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout
 
 
