@@ -734,8 +734,12 @@ def _check(definition, index):
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         missing.append("metadata.name")
     if missing:
-        raise InvalidDefinition("%s (%s) has no %s; every definition needs apiVersion, kind and metadata.name (generateName is not "
-                                "supported here)." % (where, _label(definition), " or ".join(missing)))
+        # Only the parts it has, so a missing kind or name does not show as None.
+        name = metadata.get("name") if isinstance(metadata, dict) and isinstance(metadata.get("name"), str) else ""
+        namespace = metadata.get("namespace") if name and isinstance(metadata.get("namespace"), str) else ""
+        label = " ".join(part for part in ("kind" not in missing and definition["kind"], "/".join(p for p in (namespace, name) if p)) if part)
+        raise InvalidDefinition("%s%s has no %s; every definition needs apiVersion, kind and metadata.name (generateName is not "
+                                "supported here)." % (where, " (%s)" % label if label else "", " or ".join(missing)))
 
 
 def _crd_served(definitions):
@@ -760,7 +764,7 @@ def _entry(definition, target, action, changes=None, warnings=None):
             "to": target, "changes": changes or [], "warnings": warnings or [], "action": action}
 
 
-def _unsupported_message(definition, served, versions):
+def _unsupported_message(definition, served, versions, target="this cluster"):
     kind, source = definition["kind"], definition["apiVersion"]
     label = _label(definition)
     if not versions:
@@ -776,19 +780,20 @@ def _unsupported_message(definition, served, versions):
         cause = "it serves none of %s" % ", ".join(versions)
         remedy = ("Use a Kubernetes release that serves %s, enable its API group on the API server (--runtime-config), or set "
                   "unsupported to skip to leave the object out." % kind)
-    return "%s: %s is not served by this cluster; %s. %s" % (label, source, cause, remedy)
+    return "%s: %s is not served by %s; %s. %s" % (label, source, target, cause, remedy)
 
 
 def _serves(served, extra, group_version, kind):
     return kind in served.get(group_version, ()) or kind in extra.get(group_version, ())
 
 
-def patch(definitions, served, unsupported="fail"):
+def patch(definitions, served, unsupported="fail", target="this cluster"):
     """Rewrite Kubernetes objects to API versions the cluster serves.
 
     ``definitions`` is a list of objects (dicts); ``served`` maps group version to the kinds it serves (see
     ``served_by_release``); ``unsupported`` says what happens to an object whose kind the cluster serves in no
-    version: "fail" raises UnsupportedKind, "skip" leaves it out, "warn" passes it through unchanged.
+    version: "fail" raises UnsupportedKind, "skip" leaves it out, "warn" passes it through unchanged. ``target`` names
+    what ``served`` describes in messages ("this cluster", "Kubernetes 1.8").
 
     Returns ``{"definitions": [...], "report": [...], "changed": bool}``; inputs are never modified.
     """
@@ -814,10 +819,10 @@ def patch(definitions, served, unsupported="fail"):
             report.append(_entry(definition, targets[0], "converted", changes, warnings))
         elif kind == _PSP_KIND and source in versions:
             report.append(_entry(definition, None, "dropped", ["left out: the cluster serves no PodSecurityPolicy version"], [
-                "%s: left out because this cluster serves PodSecurityPolicy in no version (removed in Kubernetes 1.25); %s."
-                % (_label(definition), PSA_REMEDY)]))
+                "%s: left out because %s serves PodSecurityPolicy in no version (removed in Kubernetes 1.25); %s."
+                % (_label(definition), target, PSA_REMEDY)]))
         else:
-            message = _unsupported_message(definition, served, versions)
+            message = _unsupported_message(definition, served, versions, target)
             if unsupported == "fail":
                 raise UnsupportedKind(message)
             if unsupported == "skip":

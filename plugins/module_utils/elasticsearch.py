@@ -57,7 +57,7 @@ def elasticsearch_client(module, cluster, retry=None, timeout=30):
                    port=params["es_port"], scheme=params["es_scheme"], username=params.get("es_username"),
                    password=params.get("es_password"), api_key=params.get("es_api_key"),
                    validate_certs=params["es_validate_certs"], ca_path=params.get("es_ca_path"), cluster=cluster, retry=retry,
-                   unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout)
+                   unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, prefix="es_")
 
 
 # ---------------------------------------------------------------------------------------------- health

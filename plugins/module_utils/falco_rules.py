@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import yaml_documents
+
 try:
     import yaml
     HAS_YAML = True
@@ -318,16 +320,7 @@ def check_items(items, source):
 
 def parse_documents(text, source):
     """(documents, problem): the non-empty YAML documents of a rules text, or the parse error with its line."""
-    try:
-        documents = [document for document in yaml.safe_load_all(text) if document is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
-        cause = exc.problem or exc.context or "invalid YAML"
-        return [], "%s: not valid YAML%s: %s. Fix the YAML there (yamllint shows it too)." % (source, where, cause)
-    except yaml.YAMLError as exc:
-        return [], "%s: not valid YAML: %s. Fix the YAML." % (source, exc)
-    return documents, None
+    return yaml_documents(text, source)
 
 
 def file_name(position, path, width=2):

@@ -25,6 +25,7 @@ import base64
 import errno
 import json
 import socket
+import ssl
 import time
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError as UrlHTTPError, URLError
@@ -54,21 +55,32 @@ PROXY_STRIPS_AUTHORIZATION = (
 class HttpError(Exception):
     """A request that failed: refused by the server (``status`` set) or never answered (``status`` None)."""
 
-    def __init__(self, message, status=None, body=None, method=None, where=None, headers=None):
+    def __init__(self, message, status=None, body=None, method=None, where=None, headers=None, certificate=False):
         super(HttpError, self).__init__(message)
         self.status = status
         self.body = body
         self.method = method
         self.where = where
         self.headers = headers or {}
+        # The server's certificate did not verify: waiting or retrying cannot help, only the TLS options can.
+        self.certificate = certificate
 
 
 class TransportError(Exception):
     """No HTTP answer (refused, reset, timed out, TLS failure); ``retryable`` for resets and timeouts."""
 
-    def __init__(self, message, retryable=False):
+    def __init__(self, message, retryable=False, certificate=False):
         super(TransportError, self).__init__(message)
         self.retryable = retryable
+        self.certificate = certificate
+
+
+def is_certificate_failure(error):
+    """Whether an exception (or its text) is a server certificate that did not verify."""
+    if isinstance(error, getattr(ssl, "SSLCertVerificationError", ())):
+        return True
+    text = str(error)
+    return any(words in text for words in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "Failed to validate the SSL certificate"))
 
 
 class Response:
@@ -244,6 +256,8 @@ def classify_exception(exc):
     text = str(reason.reason if isinstance(reason, URLError) else reason) or type(reason).__name__
     if isinstance(reason, _TIMEOUT_ERRORS) and "timed out" not in text:
         text = "timed out (%s)" % text
+    if is_certificate_failure(reason) or is_certificate_failure(exc):
+        return TransportError(text, False, certificate=True)
     return TransportError(text, retryable)
 
 
@@ -426,10 +440,11 @@ class CookieSession:
 class HttpClient:
     """Requests with bounded retries, decoded answers and errors that say what failed where, without secrets."""
 
-    def __init__(self, transport, retry=None, unauthorized_hint=None, timeout=30, session=None):
+    def __init__(self, transport, retry=None, unauthorized_hint=None, timeout=30, session=None, certificate_hint=None):
         self.transport = transport
         self.retry = retry or RetryPolicy()
         self.unauthorized_hint = unauthorized_hint
+        self.certificate_hint = certificate_hint
         self.timeout = timeout
         self.session = session
         self.requests = 0
@@ -547,8 +562,14 @@ class HttpClient:
 
     def _transport_error(self, method, path, failure, attempts):
         tries = " (%d attempts)" % attempts if attempts > 1 else ""
-        message = "%s got no answer%s: %s." % (self.describe(method, path), tries, str(failure).rstrip("."))
-        return HttpError(redact(message, self.secrets()), None, None, method, self.transport.where)
+        certificate = getattr(failure, "certificate", False)
+        if certificate:
+            message = "%s: the server's TLS certificate did not verify (%s). %s" % (
+                self.describe(method, path), str(failure).rstrip("."),
+                self.certificate_hint or "Give the CA that signed it, or turn certificate verification off explicitly (not for production).")
+        else:
+            message = "%s got no answer%s: %s." % (self.describe(method, path), tries, str(failure).rstrip("."))
+        return HttpError(redact(message, self.secrets()), None, None, method, self.transport.where, certificate=certificate)
 
 
 def _from_api_server(body):
@@ -557,7 +578,7 @@ def _from_api_server(body):
 
 
 def connect(module, url=None, namespace=None, service=None, port=None, scheme="http", username=None, password=None, api_key=None,
-            validate_certs=True, ca_path=None, cluster=None, retry=None, unauthorized_hint=None, timeout=30, session=None):
+            validate_certs=True, ca_path=None, cluster=None, retry=None, unauthorized_hint=None, timeout=30, session=None, prefix=None):
     """An HttpClient by ``url`` when given, else through the service proxy of ``cluster`` (a module_utils.k8s.Cluster,
     or a callable returning one).
 
@@ -578,7 +599,12 @@ def connect(module, url=None, namespace=None, service=None, port=None, scheme="h
         transport = ServiceProxyTransport(cluster, namespace, service, port, scheme)
         if password is None:
             session = None
-    return HttpClient(transport, retry=retry, unauthorized_hint=unauthorized_hint, timeout=timeout, session=session)
+    hint = None
+    if prefix:
+        hint = ("Give the CA that signed it with %sca_path (a PEM file), or set %svalidate_certs: false to skip the check "
+                "(not for production)." % (prefix, prefix))
+    return HttpClient(transport, retry=retry, unauthorized_hint=unauthorized_hint, timeout=timeout, session=session,
+                      certificate_hint=hint)
 
 
 def client_for_module(module, build, what, prefix, retry=None):

@@ -15,9 +15,11 @@ __metaclass__ = type
 
 import json
 import os
+import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import is_certificate_failure
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -35,6 +37,17 @@ try:
 except ImportError:
     ApiException = Urllib3Error = None
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+
+# kube-apiserver answers 429 (API Priority and Fairness, max-in-flight) before it does anything, with Retry-After.
+# client-go waits and sends the request again, whatever its verb; the kubernetes client's urllib3 retries only reads.
+TOO_MANY_REQUESTS_ATTEMPTS = 3
+MAX_RETRY_AFTER = 5
+
+
+CERTIFICATE_ADVICE = ("The API server's TLS certificate did not verify against the CA this client trusts. Give the cluster's CA: "
+                      "certificate-authority or certificate-authority-data in the kubeconfig's cluster entry, or ca_cert "
+                      "(K8S_AUTH_SSL_CA_CERT); validate_certs: false (K8S_AUTH_VERIFY_SSL=false) skips the check, not for production.")
 
 
 class ClusterError(Exception):
@@ -66,6 +79,7 @@ class Cluster:
     def __init__(self, module):
         check_libraries(module)
         self.requests = 0
+        self.sleep = time.sleep
         auth = dict((name, module.params.get(name)) for name in AUTH_ARG_SPEC)
         kubeconfig = auth.get("kubeconfig") or os.environ.get("K8S_AUTH_KUBECONFIG")
         if isinstance(kubeconfig, str):
@@ -81,6 +95,8 @@ class Cluster:
                                % str(exc).rstrip("."))
         except (Urllib3Error, OSError) as exc:
             # The client asks the server for /version while it is being built.
+            if is_certificate_failure(exc):
+                raise ClusterError("Could not reach the Kubernetes API server: %s. %s" % (exc, CERTIFICATE_ADVICE))
             raise ClusterError("Could not reach the Kubernetes API server: %s. Check the server address in the kubeconfig, the "
                                "network, and that the cluster is up." % exc)
         except Exception as exc:  # pylint: disable=broad-except
@@ -89,15 +105,25 @@ class Cluster:
                                "variables)." % exc)
 
     def request(self, method, path, body=None, **params):
-        """One request; returns the decoded JSON body. Raises ClusterError with the server's own message."""
-        self.requests += 1
-        try:
-            # serialize=False: the raw answer, since discovery and reviews are not ResourceInstances.
-            answer = self.client.request(method, path, body=body, serialize=False, **params)
-        except ApiException as exc:
-            raise _api_error(method, path, exc)
-        except (Urllib3Error, OSError) as exc:
-            raise ClusterError("%s %s did not reach the API server: %s" % (method, path, exc))
+        """One request (sent again after a 429, as client-go does); returns the decoded JSON body. Raises ClusterError
+        with the server's own message."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests += 1
+            try:
+                # serialize=False: the raw answer, since discovery and reviews are not ResourceInstances.
+                answer = self.client.request(method, path, body=body, serialize=False, **params)
+                break
+            except ApiException as exc:
+                if exc.status == 429 and attempt < TOO_MANY_REQUESTS_ATTEMPTS:
+                    self.sleep(retry_after(exc.headers))
+                    continue
+                raise _api_error(method, path, exc, attempt)
+            except (Urllib3Error, OSError) as exc:
+                if is_certificate_failure(exc):
+                    raise ClusterError("%s %s: %s. %s" % (method, path, exc, CERTIFICATE_ADVICE))
+                raise ClusterError("%s %s did not reach the API server: %s" % (method, path, exc))
         try:
             return json.loads(answer.data)
         except ValueError:
@@ -146,7 +172,20 @@ def _resources(resource_list):
             for r in resource_list.get("resources", ()) if "/" not in r["name"]]
 
 
-def _api_error(method, path, exc):
+def retry_after(headers, default=1, limit=MAX_RETRY_AFTER):
+    """Seconds a Retry-After header asks to wait (a number; 1 when absent or a date), at most ``limit``."""
+    value = None
+    for name, found in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            value = found
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = default
+    return min(max(seconds, 0), limit)
+
+
+def _api_error(method, path, exc, attempts=1):
     message = exc.reason
     body = None
     try:
@@ -156,7 +195,8 @@ def _api_error(method, path, exc):
         pass
     hint = {401: " The credentials were refused: check the token or client certificate in the kubeconfig.",
             403: " Your user lacks this right; see the preflight's rbac findings or ask a cluster administrator."}.get(exc.status, "")
-    return ClusterError("%s %s failed (%s): %s.%s" % (method, path, exc.status, message, hint), exc.status, body)
+    tries = " (%d attempts)" % attempts if attempts > 1 else ""
+    return ClusterError("%s %s failed (%s)%s: %s.%s" % (method, path, exc.status, tries, message, hint), exc.status, body)
 
 
 class LazyCluster:

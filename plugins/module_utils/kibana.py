@@ -103,7 +103,7 @@ def kibana_client(module, cluster, retry=None, timeout=30):
                    port=params["kibana_port"], scheme=params["kibana_scheme"], username=params.get("kibana_username"),
                    password=password, api_key=params.get("kibana_api_key"),
                    validate_certs=params["kibana_validate_certs"], ca_path=params.get("kibana_ca_path"), cluster=cluster,
-                   retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, session=session)
+                   retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, session=session, prefix="kibana_")
 
 
 # ---------------------------------------------------------------------------------------------- status

@@ -176,7 +176,7 @@ def check_elasticsearch_size(summaries, replicas, min_cpu, min_memory):
         "Elasticsearch needs %d schedulable node(s) with at least %s CPU and %s memory allocatable; %d qualify. Too small: %s%s."
         % (replicas, min_cpu, min_memory, len(fit), detail, more),
         "Use larger nodes (at least 2 vCPU and 7.5 GiB, e.g. e2-standard-2 or n1-standard-2), add a node pool of that size, "
-        "or lower the Elasticsearch replicas and memory (efk_es_replicas, efk_es_memory) and the thresholds to match.",
+        "or lower the Elasticsearch replicas and memory (efk_elasticsearch_replicas, efk_elasticsearch_memory) and the thresholds to match.",
         [s["name"] for s in small])]
 
 
@@ -252,7 +252,8 @@ def check_access(reviews):
     denied = [r for r in reviews if not r["allowed"]]
     if not denied:
         return []
-    missing = ["%s %s%s" % (r["verb"], r["resource"], "." + r["group"] if r["group"] else "") for r in denied]
+    missing = ["%s %s%s%s" % (r["verb"], r["resource"], "." + r["group"] if r["group"] else "",
+                             " in " + r["namespace"] if r.get("namespace") else "") for r in denied]
     escalate_only = all(r["verb"] == "escalate" for r in denied)
     remedy = ("Set prerequisites_grant_cluster_admin: true to bind cluster-admin to your user (the runbook's step; on GKE an "
               "IAM role such as roles/container.admin is needed to create that binding), or ask a cluster administrator "
@@ -277,8 +278,8 @@ def check_storage(storage_classes, persistence):
     return [finding("storage.no_default_class", "error",
                     "Elasticsearch asks for persistent volumes but the cluster has no default StorageClass%s."
                     % (" (it has: %s)" % ", ".join(names) if names else ""),
-                    "Name a class with efk_es_storage_class, mark one as default "
-                    "(storageclass.kubernetes.io/is-default-class: \"true\"), or use efk_es_persistence: false for a throwaway "
+                    "Name a class with efk_elasticsearch_storage_class, mark one as default "
+                    "(storageclass.kubernetes.io/is-default-class: \"true\"), or use efk_elasticsearch_persistence: false for a throwaway "
                     "emptyDir.", names)]
 
 

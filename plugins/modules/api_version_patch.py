@@ -143,6 +143,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils import api_versions
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import yaml_documents
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster, ClusterError, auth_argument_spec, discover
 
 try:
@@ -184,7 +185,8 @@ def load_definitions(params):
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
         except (IOError, OSError) as exc:
-            raise ValueError("Could not read src file %s: %s" % (path, exc))
+            raise ValueError("src file %s: could not be read (%s). Check the path; it is read on the host the module runs on (the "
+                             "controller with delegate_to: localhost)." % (path, exc.strerror or exc))
         objects.extend(_documents(text, "src file %s" % path))
     return objects
 
@@ -195,11 +197,11 @@ def _documents(value, where):
     if isinstance(value, list):
         return value
     if isinstance(value, str):
-        try:
-            return [doc for doc in yaml.safe_load_all(value) if doc is not None]
-        except yaml.YAMLError as exc:
-            raise ValueError("%s is not valid YAML: %s" % (where, exc))
-    raise ValueError("%s must be a list of objects, one object, or YAML text; got %s" % (where, type(value).__name__))
+        documents, problem = yaml_documents(value, where)
+        if problem:
+            raise ValueError(problem)
+        return documents
+    raise ValueError("%s: %.80r is not a Kubernetes object. Give a list of objects, one object, or YAML text of them." % (where, value))
 
 
 def served_from_cluster(module):
@@ -258,7 +260,8 @@ def run(module):
                                  % exc)
         target = {"source": "discovery", "version": version}
     try:
-        result = api_versions.patch(definitions, served, unsupported=params["unsupported"])
+        result = api_versions.patch(definitions, served, unsupported=params["unsupported"],
+                                    target="this cluster" if target["source"] == "discovery" else "Kubernetes %s" % target["version"])
     except (api_versions.UnsupportedKind, api_versions.InvalidDefinition) as exc:
         module.fail_json(msg=str(exc), target=target)
     report = result["report"]

@@ -155,6 +155,7 @@ api_requests:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import name_problems
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluster, ClusterError, auth_argument_spec, discover
 from ansible_collections.seclog.falco_efk.plugins.module_utils.preflight import (
     REQUIRED_ACCESS, PreflightError, cpu_millicores, evaluate, failing, finding, memory_mib, node_summary, summary_lines)
@@ -253,13 +254,17 @@ def gather(cluster, params):
 def run(module):
     """Gather, evaluate, and report."""
     params = module.params
-    try:
-        cpu_millicores(params["es_min_cpu"])
-        memory_mib(params["es_min_memory"])
-    except PreflightError as exc:
-        module.fail_json(msg="Invalid Elasticsearch threshold: %s." % exc)
-    if params["es_replicas"] < 1 or params["page_size"] < 1:
-        module.fail_json(msg="es_replicas and page_size must be 1 or more (got %s and %s)." % (params["es_replicas"], params["page_size"]))
+    problems = name_problems(params, namespaces=["namespace"])
+    for option, parse in (("es_min_cpu", cpu_millicores), ("es_min_memory", memory_mib)):
+        try:
+            parse(params[option])
+        except PreflightError as exc:
+            problems.append("%s: %s. Set it to what a node must have allocatable for an Elasticsearch pod." % (option, exc))
+    for option in ("es_replicas", "page_size"):
+        if params[option] < 1:
+            problems.append("%s: %s is not a count. Give 1 or more." % (option, params[option]))
+    if problems:
+        module.fail_json(msg=" ".join(problems))
     try:
         cluster = Cluster(module)
         facts, data, unreadable = gather(cluster, params)

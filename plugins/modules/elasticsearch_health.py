@@ -103,6 +103,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.seclog.falco_efk.plugins.module_utils.elasticsearch import (
     describe_health, elasticsearch_argument_spec, elasticsearch_client, elasticsearch_constraints, status_reached)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec, diagnose_service
 
 # Longest single wait asked of Elasticsearch, so a poll never hangs on one connection.
@@ -138,8 +139,8 @@ def wait_for_health(client, wanted, timeout, clock=time.time, sleep=time.sleep):
                 return True, health, None
         except HttpError as exc:
             error = exc
-            if exc.status in (401, 403):
-                # Credentials or privileges: waiting longer will not change the answer.
+            if exc.status in (401, 403) or exc.certificate:
+                # Credentials, privileges or an untrusted certificate: waiting longer will not change the answer.
                 return False, health, error
         if clock() >= deadline:
             return False, health, error
@@ -150,6 +151,7 @@ def wait_for_health(client, wanted, timeout, clock=time.time, sleep=time.sleep):
 def run(module):
     """Validate, wait, and report."""
     params = module.params
+    check_names(module, namespaces=["es_namespace"], services=["es_service"])
     clusters, client = client_for_module(module, elasticsearch_client, "Elasticsearch", "es_")
     started = time.time()
     reached, health, error = wait_for_health(client, params["status"], params["timeout"])
@@ -158,7 +160,10 @@ def run(module):
     if reached:
         module.exit_json(**result)
     if error is not None and error.status in (401, 403):
-        module.fail_json(msg="Elasticsearch refused the health check: %s" % error, **result)
+        hint = " " + refused_credentials("es_") if error.status == 401 and client.route == "url" and params["es_password"] else ""
+        module.fail_json(msg="Elasticsearch refused the health check: %s%s" % (error, hint), **result)
+    if error is not None and error.certificate:
+        module.fail_json(msg="Could not check Elasticsearch's health: %s" % error, **result)
     seen = "last saw health %s" % describe_health(health) if health else "never got health"
     if error is not None:
         seen += "%s the last error was: %s" % (";" if health else ",", str(error).rstrip("."))

@@ -191,6 +191,7 @@ from ansible_collections.seclog.falco_efk.plugins.module_utils.elasticsearch imp
     elasticsearch_client, elasticsearch_constraints, searched_shards, text_field_error, valid_since)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import (
     HttpError, RetryPolicy, server_message)
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec
 from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import kibana_argument_spec, kibana_client, kibana_constraints
 
@@ -307,13 +308,16 @@ def shortfall(params, indices, exists, total):
 def remedy(params, exc):
     """A failure message for a refusal: the route, Elasticsearch's or Kibana's words and what to do about it."""
     via = params["via"]
-    user = "kibana_username" if via == "kibana" else "es_username"
+    prefix = "kibana_" if via == "kibana" else "es_"
+    user = prefix + "username"
     message = str(exc).rstrip(".") + "."
     if exc.status == 401:
         if via == "kibana" and params.get("kibana_password") is None and "kibana_password" not in message:
             message += " Give kibana_username and kibana_password (a user with read on %s)." % params["index"]
         elif via == "elasticsearch" and not params.get("es_url"):
             message += " Give es_url with es_username/es_password or es_api_key, or use via: kibana."
+        elif params.get(prefix + "password") and params.get(prefix + "url"):
+            message += " " + refused_credentials(prefix)
     elif exc.status == 403 and exc.by_kibana:
         message += " The %s user lacks Kibana's Dev Tools (console) privilege; give it a role with Dev Tools, or use via: elasticsearch." % user
     elif exc.status == 403:
@@ -338,6 +342,7 @@ def validate(module):
     fields = params["fields"] if params["fields"] is not None else dict(ALERT_FIELDS)
     if not fields or not all(NAME_RE.match(str(k)) and isinstance(v, str) and v for k, v in fields.items()):
         module.fail_json(msg="fields must map names (lower case, digits, _) to field names, such as {rule: rule} (got %s)." % fields)
+    check_names(module, namespaces=["kibana_namespace", "es_namespace"], services=["kibana_service", "es_service"])
     prefix = "kibana_" if params["via"] == "kibana" else "es_"
     port = params[prefix + "port"]
     if port < 1 or port > 65535:

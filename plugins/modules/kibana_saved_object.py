@@ -200,6 +200,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec
 from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import (
     describe_status, kibana_argument_spec, kibana_client, kibana_constraints, redacted, version as status_version)
@@ -349,6 +350,8 @@ def read_version(client):
         if status_version(exc.body) is not None:
             raise Failure("Kibana is not available (%s): %s" % (describe_status(exc.body), NOT_READY))
         hint = "Is that Kibana, at its base path?" if exc.status == 404 else "" if exc.status in (401, 403) else NOT_READY
+        if exc.status == 401 and client.route == "url" and getattr(client.transport, "password", None):
+            hint = refused_credentials("kibana_")
         raise Failure(_with("Could not read Kibana's version: %s" % exc, hint))
     if redacted(body) and client.session is not None:
         try:
@@ -493,6 +496,7 @@ def run(module):
     for name in ("type", "id"):
         if not params[name].strip():
             module.fail_json(msg="%s must not be empty." % name)
+    check_names(module, namespaces=["kibana_namespace"], services=["kibana_service"])
     clusters, client = client_for_module(module, kibana_client, "Kibana", "kibana_")
     del clusters  # only the client is needed: Kibana is reached by URL or through the proxy
     client.timeout = params["timeout"]

@@ -113,6 +113,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec, diagnose_service
 from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import (
     describe_status, kibana_argument_spec, kibana_client, kibana_constraints, level_reached, redacted, status_level, version)
@@ -172,8 +173,8 @@ def wait_for_status(client, wanted, timeout, clock=time.time, sleep=time.sleep):
     while True:
         seen, error = poll(client, deadline, clock)
         body = seen if seen is not None else body
-        if isinstance(error, HttpError) and error.status in (401, 403):
-            # Credentials or privileges: waiting longer will not change the answer.
+        if isinstance(error, HttpError) and (error.status in (401, 403) or error.certificate):
+            # Credentials, privileges or an untrusted certificate: waiting longer will not change the answer.
             return False, body, error
         if seen is not None and level_reached(status_level(seen), wanted):
             return True, body, None
@@ -202,6 +203,7 @@ def describe_wait(body, error, session=False):
 def run(module):
     """Validate, wait, and report."""
     params = module.params
+    check_names(module, namespaces=["kibana_namespace"], services=["kibana_service"])
     clusters, client = client_for_module(module, kibana_client, "Kibana", "kibana_")
     started = time.time()
     reached, body, error = wait_for_status(client, params["level"], params["timeout"])
@@ -213,7 +215,10 @@ def run(module):
     if reached:
         module.exit_json(**result)
     if isinstance(error, HttpError) and error.status in (401, 403):
-        module.fail_json(msg="Kibana refused the status request: %s" % error, **result)
+        hint = " " + refused_credentials("kibana_") if error.status == 401 and client.route == "url" and params["kibana_password"] else ""
+        module.fail_json(msg="Kibana refused the status request: %s%s" % (error, hint), **result)
+    if isinstance(error, HttpError) and error.certificate:
+        module.fail_json(msg="Could not read Kibana's status: %s" % error, **result)
     pods = diagnose_service(clusters, params["kibana_namespace"], params["kibana_service"], "kibana_namespace", "Deployment")
     message = "Kibana (%s) did not report %s within %d s: %s. %s" % (client.where, params["level"], params["timeout"],
                                                                      describe_wait(body, error, client.session is not None), pods)

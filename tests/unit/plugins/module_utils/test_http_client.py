@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 
 import pytest
 
@@ -158,6 +159,20 @@ def test_resets_and_timeouts_are_retried_refusals_are_not():
         http_client.get("/")
     assert err.value.status is None and sleeps == []
     assert str(err.value) == "GET / on https://es.example:9200 got no answer: [Errno 111] Connection refused."
+
+
+def test_a_certificate_that_does_not_verify_is_not_retried_and_names_the_options_that_fix_it():
+    failure = http.classify_exception(ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                                                      "self-signed certificate (_ssl.c:1006)"))
+    assert failure.certificate and not failure.retryable
+    http_client, sleeps = client(FakeTransport(failure))
+    http_client.certificate_hint = "Give the CA that signed it with es_ca_path (a PEM file), or set es_validate_certs: false"
+    with pytest.raises(http.HttpError) as err:
+        http_client.get("_cluster/health")
+    assert sleeps == [] and err.value.certificate and err.value.status is None
+    assert "the server's TLS certificate did not verify" in str(err.value)
+    assert "es_ca_path" in str(err.value) and "es_validate_certs: false" in str(err.value)
+    assert not http.classify_exception(ConnectionRefusedError(111, "Connection refused")).certificate
 
 
 def test_deadline_stops_retrying_early():

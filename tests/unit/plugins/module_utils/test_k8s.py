@@ -53,3 +53,50 @@ def test_list_all_follows_continue_tokens(localcluster):
     cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
     items, pages = cluster.list_all("/api/v1/nodes", page_size=2)
     assert len(items) == 3 and pages == 2 and cluster.requests == 2
+
+
+SSAR = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "list", "resource": "nodes"}}}
+
+
+@pytest.fixture(name="faults")
+def clear_faults(localcluster):
+    """The cluster's fault hook, cleared after the test."""
+    yield lambda **fault: localcluster.hook("faults", "POST", fault)
+    localcluster.hook("faults", "DELETE")
+
+
+def test_too_many_requests_on_a_write_is_sent_again_after_retry_after(localcluster, faults):
+    cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
+    waits = []
+    cluster.sleep = waits.append
+    faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=2, status=429)
+    answer = cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=SSAR)
+    assert answer["status"]["allowed"] is True
+    assert waits == [1.0, 1.0] and cluster.requests == 3
+
+
+def test_too_many_requests_that_persist_fail_naming_the_attempts(localcluster, faults):
+    cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
+    cluster.sleep = lambda seconds: None
+    faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=5, status=429)
+    with pytest.raises(k8s.ClusterError) as err:
+        cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=SSAR)
+    assert err.value.status == 429 and cluster.requests == k8s.TOO_MANY_REQUESTS_ATTEMPTS
+    assert str(err.value).startswith("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews failed (429) (3 attempts): "
+                                     "the server has received too many requests")
+
+
+@pytest.mark.parametrize("status", [500, 503, 504])
+def test_server_errors_are_not_sent_again(localcluster, faults, status):
+    cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
+    faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=1, status=status)
+    with pytest.raises(k8s.ClusterError) as err:
+        cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=SSAR)
+    assert err.value.status == status and cluster.requests == 1
+
+
+@pytest.mark.parametrize("headers, seconds", [({"Retry-After": "3"}, 3.0), ({"retry-after": "120"}, 5.0), ({}, 1.0),
+                                              ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 1.0), (None, 1.0)])
+def test_retry_after_is_read_in_seconds_and_capped(headers, seconds):
+    assert k8s.retry_after(headers) == seconds

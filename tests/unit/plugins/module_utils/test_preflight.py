@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 
 import pytest
+import yaml
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils import preflight
 
@@ -17,6 +19,7 @@ SERVED_130 = {"v1": ["pods", "namespaces"], "apps/v1": ["deployments", "daemonse
 SERVED_115 = dict(SERVED_130, **{"policy/v1beta1": ["poddisruptionbudgets", "podsecuritypolicies"],
                                  "extensions/v1beta1": ["deployments", "daemonsets", "podsecuritypolicies"]})
 OPTIONS = {"es_replicas": 1, "es_min_cpu": "2", "es_min_memory": "7.5Gi", "es_persistence": True, "falco_driver": "modern_ebpf"}
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 DEFAULT_SC = [{"metadata": {"name": "standard-rwo", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}]
 
 
@@ -156,12 +159,14 @@ def test_non_gke_clusters_skip_gke_checks_with_an_info():
 
 
 def test_missing_rights_are_an_error_listing_each_and_the_grant_remedy():
-    access = [{"verb": v, "group": g, "resource": r, "allowed": r not in ("clusterrolebindings", "daemonsets")}
-              for v, g, r, _ns in preflight.REQUIRED_ACCESS]
+    access = [{"verb": v, "group": g, "resource": r, "namespace": "logging" if namespaced else "",
+               "allowed": r not in ("clusterrolebindings", "daemonsets")}
+              for v, g, r, namespaced in preflight.REQUIRED_ACCESS]
     found = preflight.evaluate(facts("gke", access=access), OPTIONS)
     assert ids(found) == ["rbac.missing"]
     assert "create clusterrolebindings.rbac.authorization.k8s.io" in found[0]["objects"]
-    assert "create daemonsets.apps" in found[0]["objects"]
+    assert "create daemonsets.apps in logging" in found[0]["objects"]
+    assert "create daemonsets.apps in logging" in found[0]["message"]
     assert "prerequisites_grant_cluster_admin" in found[0]["remedy"]
 
 
@@ -169,6 +174,15 @@ def test_escalate_alone_is_a_warning():
     access = [{"verb": v, "group": g, "resource": r, "allowed": v != "escalate"} for v, g, r, _ns in preflight.REQUIRED_ACCESS]
     found = preflight.evaluate(facts("gke", access=access), OPTIONS)
     assert ids(found) == ["rbac.escalate"] and found[0]["severity"] == "warning"
+
+
+def test_remedies_name_variables_the_efk_role_takes():
+    """A remedy that names a variable the role does not take sends the user nowhere."""
+    with open(os.path.join(ROOT, "roles", "efk", "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        known = set(yaml.safe_load(handle)["argument_specs"]["main"]["options"])
+    with open(preflight.__file__, encoding="utf-8") as handle:
+        named = set(re.findall(r"\befk_[a-z_]+", handle.read()))
+    assert named and named <= known, sorted(named - known)
 
 
 def test_persistent_elasticsearch_needs_a_default_storage_class():

@@ -69,9 +69,13 @@ def test_diff_mode_shows_before_and_after(run_module):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"definitions": "a: [", "kubernetes_version": "1.30"}, "definitions is not valid YAML"),
-    ({"definitions": 42, "kubernetes_version": "1.30"}, "definitions must be a list of objects, one object, or YAML text"),
-    ({"src": ["/nonexistent/x.yaml"], "kubernetes_version": "1.30"}, "Could not read src file /nonexistent/x.yaml"),
+    ({"definitions": "a: [", "kubernetes_version": "1.30"}, "definitions: not valid YAML at line 1, column 5"),
+    ({"definitions": 42, "kubernetes_version": "1.30"}, "definitions: 42 is not a Kubernetes object. Give a list of objects"),
+    ({"src": ["/nonexistent/x.yaml"], "kubernetes_version": "1.30"}, "src file /nonexistent/x.yaml: could not be read (No such file"),
+    ({"definitions": [{"apiVersion": "v1", "metadata": {"name": "x", "namespace": "logging"}}], "kubernetes_version": "1.30"},
+     "definitions[0] (logging/x) has no kind"),
+    ({"definitions": [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "p"}}],
+      "kubernetes_version": "1.8"}, "PriorityClass p: scheduling.k8s.io/v1 is not served by Kubernetes 1.8; it serves none of"),
     ({"definitions": [CONFIGMAP], "kubernetes_version": "one point eight"}, "one point eight"),
     ({"definitions": [CONFIGMAP], "src": ["/x"]}, "parameters are mutually exclusive: definitions|src"),
     ({"kubernetes_version": "1.30"}, "one of the following is required: definitions, src"),

@@ -34,9 +34,11 @@ def test_requests_grow_with_pages_not_nodes(localcluster, run_module):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"es_min_memory": "lots"}, "Invalid Elasticsearch threshold: 'lots' is not a memory quantity"),
-    ({"es_min_cpu": "2 cores"}, "Invalid Elasticsearch threshold: '2 cores' is not a CPU quantity"),
-    ({"es_replicas": 0}, "es_replicas and page_size must be 1 or more"),
+    ({"es_min_memory": "lots"}, "es_min_memory: 'lots' is not a memory quantity"),
+    ({"es_min_cpu": "2 cores"}, "es_min_cpu: '2 cores' is not a CPU quantity"),
+    ({"es_replicas": 0}, "es_replicas: 0 is not a count. Give 1 or more."),
+    ({"page_size": -1}, "page_size: -1 is not a count."),
+    ({"namespace": "Logging_NS"}, "namespace: 'Logging_NS' is not a namespace name, which must be a DNS label"),
     ({"falco_driver": "ebpf"}, "value of falco_driver must be one of: modern_ebpf, kmod, auto"),
 ])
 def test_bad_input_fails_before_any_request(localcluster, run_module, args, message):

@@ -21,6 +21,7 @@ ES8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=T
 ES7 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
 NAME = "elasticsearch-logging"
 LABELS = {"app.kubernetes.io/name": "elasticsearch", "app.kubernetes.io/instance": NAME}
+HINT = "Give es_password of es_username: the efk role keeps elastic's in the Secret elasticsearch-logging-elastic"
 
 
 def elasticsearch(localcluster, namespace, memory="1Gi", service=True):
@@ -63,7 +64,7 @@ def test_wrong_password_via_url_fails_at_once_without_showing_it(localcluster, r
     assert exited.failed and exited.result["route"] == "url" and exited.result["attempts"] == 1
     assert message.startswith("Elasticsearch refused the health check: GET /_cluster/health on %s failed (HTTP 401): security_exception: "
                               "unable to authenticate user [elastic]" % localcluster.endpoints["elasticsearch"]["url"])
-    assert "Check the username and password or the API key." in message
+    assert "Check the username and password or the API key. %s" % HINT in message
     assert "not-the-Password-42" not in json.dumps(exited.result)
     assert b64encode(b"elastic:not-the-Password-42").decode() not in json.dumps(exited.result)
 
@@ -172,6 +173,8 @@ def test_healthy_through_the_proxy_in_kube_system(localcluster, run_module):
     ({"es_username": "u", "es_password": "p", "es_api_key": "k"}, "parameters are mutually exclusive: es_password|es_api_key"),
     ({"es_password": "p"}, "missing parameter(s) required by 'es_password': es_username"),
     ({"es_url": "es.example.com:9200"}, "Invalid es_url: es.example.com:9200 is not an http:// or https:// URL."),
+    ({"es_namespace": "Logging_NS"}, "es_namespace: 'Logging_NS' is not a namespace name, which must be a DNS label"),
+    ({"es_service": "elasticsearch.logging"}, "es_service: 'elasticsearch.logging' is not a Service name"),
 ])
 def test_bad_options_fail_clearly_before_any_request(localcluster, run_module, args, message):
     localcluster.clear_requests()

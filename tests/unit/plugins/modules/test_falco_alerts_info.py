@@ -164,6 +164,7 @@ def test_check_mode_reports_the_same_and_changes_nothing(localcluster, run_modul
     ({"fields": {"Rule Name": "rule"}}, "fields must map names"),
     ({"via": "logstash"}, "value of via must be one of: elasticsearch, kibana, got: logstash"),
     ({"kibana_password": "p"}, "missing parameter(s) required by 'kibana_password': kibana_username"),
+    ({"es_namespace": "Logging_NS"}, "es_namespace: 'Logging_NS' is not a namespace name"),
 ])
 def test_bad_options_fail_before_any_request(localcluster, run_module, args, message):
     localcluster.clear_requests()
@@ -189,7 +190,7 @@ def test_wrong_password_via_es_url_is_a_401_without_showing_it(localcluster, run
     exited = run_module(falco_alerts_info.main, direct_es(localcluster, es_password="not-the-Password-42"))
     message = exited.result["msg"]
     assert exited.failed and "(HTTP 401)" in message and "unable to authenticate user [elastic]" in message
-    assert message.endswith("Check the username and password or the API key.")
+    assert "Check the username and password or the API key. Give es_password of es_username: the efk role keeps elastic's" in message
     assert "not-the-Password-42" not in json.dumps(exited.result)
 
 

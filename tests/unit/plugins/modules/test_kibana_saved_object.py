@@ -309,6 +309,7 @@ def test_an_unknown_space_fails_clearly_before_any_write(stack, run_module):
     ({"state": "absent", "id": " "}, "id must not be empty."),
     ({"state": "absent", "references": [{"name": "x", "type": "search"}]},
      "missing required arguments: id found in references"),
+    ({"state": "absent", "kibana_namespace": "Logging_NS"}, "kibana_namespace: 'Logging_NS' is not a namespace name"),
 ])
 def test_bad_options_fail_clearly_before_any_request(stack, run_module, args, message):
     kibana_log(stack, clear=True)
@@ -336,7 +337,8 @@ def test_wrong_password_by_url_fails_with_the_401_and_not_the_password(stack, ru
     assert exited.failed and exited.result["changed"] is False and exited.result["version"] is None
     assert message.startswith("Could not read Kibana's version: GET /api/status on %s failed (HTTP 401): "
                               % stack.endpoints["kibana"]["url"])
-    assert "unable to authenticate user [elastic]" in message and message.endswith("Check the username and password or the API key.")
+    assert "unable to authenticate user [elastic]" in message and "Check the username and password or the API key. Give kibana_password " \
+        "of kibana_username: the efk role keeps elastic's in the Secret elasticsearch-logging-elastic" in message
     assert secrets_absent(exited.result, WRONG, base64.b64encode(b"elastic:" + WRONG.encode()).decode())
 
 

@@ -21,6 +21,7 @@ KB8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=T
 KB7 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
 NAME = "kibana-logging"
 LABELS = {"app.kubernetes.io/name": "kibana", "app.kubernetes.io/instance": NAME}
+HINT = "Give kibana_password of kibana_username: the efk role keeps elastic's in the Secret elasticsearch-logging-elastic"
 FORBIDDEN_ELASTIC = ('[elasticsearch]: [config validation of [elasticsearch].username]: value of "elastic" is forbidden. This is a '
                      "superuser account that cannot write to system indices that Kibana needs to function.")
 
@@ -158,6 +159,7 @@ def test_wrong_password_via_url_fails_at_once_without_showing_it(localcluster, r
     assert message.startswith("Kibana refused the status request: GET /api/status on %s failed (HTTP 401): "
                               % localcluster.endpoints["kibana"]["url"])
     assert "unable to authenticate user [elastic]" in message and "Check the username and password or the API key." in message
+    assert HINT in message
     assert "not-the-Password-42" not in json.dumps(exited.result)
     assert b64encode(b"elastic:not-the-Password-42").decode() not in json.dumps(exited.result)
 
@@ -223,6 +225,8 @@ def test_available_through_the_proxy_in_kube_system_reads_the_legacy_state(local
      "parameters are mutually exclusive: kibana_password|kibana_api_key"),
     ({"kibana_password": "p"}, "missing parameter(s) required by 'kibana_password': kibana_username"),
     ({"kibana_url": "kibana.example.com:5601"}, "Invalid kibana_url: kibana.example.com:5601 is not an http:// or https:// URL."),
+    ({"kibana_namespace": "Logging_NS"}, "kibana_namespace: 'Logging_NS' is not a namespace name, which must be a DNS label"),
+    ({"kibana_service": "Kibana"}, "kibana_service: 'Kibana' is not a Service name"),
 ])
 def test_bad_options_fail_clearly_before_any_request(localcluster, run_module, args, message):
     localcluster.clear_requests()
