@@ -25,7 +25,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 class Fault:
     """The next ``count`` requests whose ``METHOD path`` matches ``pattern`` fail with ``status``.
 
-    ``hang`` seconds are waited first (past a client's timeout, the client sees a timeout).
+    ``hang`` seconds are waited first (past a client's timeout, the client sees a timeout). With ``status`` 0 the
+    requests do not fail: they are only slow, answered as usual after ``hang`` seconds.
     """
     pattern: str
     count: int = 1
@@ -52,13 +53,17 @@ class Hooks:
                                   "duration": time.time() - started, **extra})
 
     def take_fault(self, method: str, path: str) -> Fault | None:
-        """The fault that applies to this request, consuming one of its count."""
+        """The fault that applies to this request, consuming one of its count; a slow one (status 0) is waited out
+        here, and the request is then served as usual (None)."""
         with self._lock:
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.count -= 1
-                    return fault
-        return None
+            fault = next((f for f in self.faults if f.matches(method, path)), None)
+            if fault is None:
+                return None
+            fault.count -= 1
+        if not fault.status:
+            time.sleep(fault.hang)
+            return None
+        return fault
 
     def serve(self, method: str, what: str, query: dict[str, str], payload: dict[str, Any]) -> dict[str, Any] | None:
         """Answer ``/_localcluster/<what>`` for ``requests`` and ``faults``; None for anything else."""

@@ -1653,7 +1653,8 @@ def _pod_ip(info: _NodeInfo, pod: Obj, host_network: bool) -> str:
 def _kubelet(tick: _Tick, pod: Obj, node_ready: bool, info_of: Any) -> None:
     status = pod.get("status") or {}
     running = status.get("phase") == "Running" and bool(status.get("containerStatuses"))
-    if running and node_ready and not tick.settings.never_ready and all(s.get("ready") for s in status["containerStatuses"]):
+    if running and node_ready and not tick.settings.never_ready and all(s.get("ready") for s in status["containerStatuses"]) \
+            and _pod_ready(pod):
         return  # the common case on a big cluster: nothing to do, decided without lookups
     if not node_ready:
         has_scheduled = any(c.get("type") == "PodScheduled" and c.get("status") == "True" for c in status.get("conditions") or ())
@@ -1671,7 +1672,8 @@ def _kubelet(tick: _Tick, pod: Obj, node_ready: bool, info_of: Any) -> None:
     info = info_of(pod["spec"]["nodeName"])
     if running:
         statuses = status.get("containerStatuses") or []
-        if all(bool(s.get("ready")) == want_ready for s in statuses):
+        # A node back from NotReady: its kubelet reports the pods ready again (the node controller had marked them not ready).
+        if all(bool(s.get("ready")) == want_ready for s in statuses) and _pod_ready(pod) == want_ready:
             return
         tick.emit(_status_action("pods", pod, _running_status(tick, pod, info, want_ready, status)))
         return

@@ -41,6 +41,17 @@ def test_hanging_fault_outlasts_the_client_timeout(localcluster):
     assert "timed out" in str(err.value).lower() or "timeout" in type(err.value).__name__.lower()
 
 
+def test_a_slow_fault_delays_the_answer_and_then_serves_it(localcluster):
+    localcluster.hook("faults", "DELETE")
+    faults = localcluster.hook("faults", "POST", {"pattern": "^GET /api/v1/namespaces/default/services$", "count": 1, "status": 0,
+                                                  "hang": 0.2})
+    assert faults["faults"][0]["count"] == 1
+    core = client.CoreV1Api(localcluster.api_client())
+    assert core.list_namespaced_service("default").kind == "ServiceList"
+    assert localcluster.requests()[-1]["code"] == 200
+    assert localcluster.hook("faults")["faults"][0]["count"] == 0
+
+
 class _Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # pylint: disable=invalid-name
         body = f"path={self.path} auth={self.headers.get('Authorization')}".encode()

@@ -782,6 +782,28 @@ def test_tolerant_daemonset_lands_on_not_ready_node_and_stays_pending_there():
     assert "containerStatuses" not in pod["status"]
 
 
+def test_daemon_pod_on_a_node_gone_not_ready_turns_not_ready_and_ready_again_when_the_node_recovers():
+    cluster = Cluster()
+    cluster.create("daemonsets", daemonset(tolerations=[{"operator": "Exists"}]))
+    cluster.settle()
+    node = cluster.node_names()[-1]
+
+    def set_ready(value: str):
+        def change(obj):
+            condition(obj, "Ready")["status"] = value
+        cluster.edit("nodes", node, change, namespace="")
+
+    set_ready("False")
+    cluster.settle()
+    assert cluster.get("daemonsets", "falco")["status"]["numberReady"] == 2
+    (pod,) = [p for p in cluster.pods("falco-") if p["spec"]["nodeName"] == node]
+    assert pod["status"]["phase"] == "Running" and not is_ready(pod)
+    set_ready("True")
+    cluster.settle()
+    assert cluster.get("daemonsets", "falco")["status"]["numberReady"] == 3
+    assert all(is_ready(p) for p in cluster.pods("falco-"))
+
+
 def test_daemonset_lands_on_not_ready_node_on_1_8_without_taints():
     cluster = Cluster(nodes="notready", profile="1.8")
     cluster.create("daemonsets", daemonset(api_version="extensions/v1beta1"))
