@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 from localcluster import cli, resources
 
+from .site import SITE_RUNS, bench_site
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 
@@ -188,16 +190,25 @@ def bench_localcluster_internals() -> list[dict[str, Any]]:
 def main() -> int:
     """Run every benchmark, print the table, write the JSON."""
     rows = bench_start_stop() + bench_large_lists() + bench_preflight() + bench_api_version_patch() + bench_localcluster_internals()
+    site_rows, notes = bench_site()
+    rows += site_rows
     width = max(len(r["name"]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'median':>10}  target")
+    print(f"{'benchmark':<{width}}  {'median':>11}  target")
     for row in rows:
-        value = f"{row['value']:.3f} {row['unit']}" if isinstance(row["value"], float) else f"{row['value']:,} {row['unit']}"
-        print(f"{row['name']:<{width}}  {value:>10}  {row['target']}")
+        if isinstance(row["value"], float):
+            value = f"{row['value']:.{row.get('digits', 3)}f}" + (row["unit"] if row["unit"] == "x" else f" {row['unit']}")
+        else:
+            value = f"{row['value']:,} {row['unit']}"
+        print(f"{row['name']:<{width}}  {value.strip():>11}  {row['target']}")
     out = os.path.join(ROOT, "bench", "results")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "localcluster.json"), "w", encoding="utf-8") as handle:
-        json.dump({"runs": RUNS, "time": time.time(), "rows": rows}, handle, indent=2)
-    print(f"\n(medians of {RUNS} runs; written to bench/results/localcluster.json)")
+        json.dump({"runs": RUNS, "site_runs": SITE_RUNS, "time": time.time(), "rows": rows}, handle, indent=2)
+    print()
+    for note in notes:
+        print(note)
+    print(f"(medians of {RUNS} runs, {SITE_RUNS} for site.yml and its baseline; written to bench/results/localcluster.json"
+          + (" and site.json)" if SITE_RUNS else ")"))
     return 0
 
 
