@@ -253,7 +253,7 @@ def check_access(reviews):
     if not denied:
         return []
     missing = ["%s %s%s%s" % (r["verb"], r["resource"], "." + r["group"] if r["group"] else "",
-                             " in " + r["namespace"] if r.get("namespace") else "") for r in denied]
+                              " in " + r["namespace"] if r.get("namespace") else "") for r in denied]
     escalate_only = all(r["verb"] == "escalate" for r in denied)
     remedy = ("Set prerequisites_grant_cluster_admin: true to bind cluster-admin to your user (the runbook's step; on GKE an "
               "IAM role such as roles/container.admin is needed to create that binding), or ask a cluster administrator "

@@ -82,12 +82,14 @@ class TestDefaultStack:
         assert run.rc == 0, run
         assert "Elasticsearch is green, Fluentd runs on 3 nodes, Kibana is available." in run.out
 
-    def test_second_run_changes_nothing(self, localcluster, playbook):
+    def test_second_run_changes_nothing_and_sends_no_write(self, localcluster, playbook):
         revision = localcluster.cluster.store.revision
+        localcluster.clear_requests()
         run = playbook(SITE, localcluster.kubeconfig, **FAST)
         assert run.rc == 0 and run.recap["changed"] == 0, run
-        # kubernetes.core's apply sends its (empty in effect) patches; the store must not move
         assert localcluster.cluster.store.revision == revision
+        # Not even a no-op patch: apply_plan leaves objects that match their last apply alone.
+        assert localcluster.writes() == []
 
     def test_credentials_are_generated_once_and_never_printed(self, localcluster, playbook):
         before = {name: _secret(localcluster, name) for name in SECRETS}

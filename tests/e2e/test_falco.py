@@ -108,8 +108,10 @@ def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localc
     assert run.rc == 0, run
     labels = _core(localcluster).read_namespace("logging").metadata.labels
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged" and labels["app.kubernetes.io/part-of"] == "seclog-falco-efk"
+    localcluster.clear_requests()
     run = playbook(SITE, localcluster.kubeconfig, **full)
     assert run.rc == 0 and run.recap["changed"] == 0, run  # efk's apply leaves falco's labels alone, and back
+    assert localcluster.writes() == [], "a converged cluster sees no write, not even a no-op patch"
     from localcluster.pytest_plugin import wait_for  # pylint: disable=import-outside-toplevel
     wait_for(lambda: localcluster.cluster.stack.es.count("logstash-*", {"exists": {"field": "rule"}}) > 0, timeout=30)
     run = playbook(TEARDOWN, localcluster.kubeconfig)
