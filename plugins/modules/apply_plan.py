@@ -124,7 +124,10 @@ def run(module):
             else:
                 unchanged.append(apply_plan.label(definition))
     except ClusterError as exc:
-        module.fail_json(msg="Could not read the objects to compare them with their definitions: %s" % exc)
+        remedy = (" The preflight (stage 1) lists every right the stages need, and prerequisites_grant_cluster_admin: true binds "
+                  "cluster-admin to you (the runbook's step)." if exc.status == 403 else "")
+        module.fail_json(msg="Could not read the objects to compare them with their definitions: %s%s Nothing was changed."
+                             % (str(exc).rstrip(), remedy))
     module.exit_json(changed=False, pending=pending, unchanged=unchanged, plan=plan)
 
 

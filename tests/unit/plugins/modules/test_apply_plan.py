@@ -55,3 +55,10 @@ def test_a_definition_without_a_name_is_refused_naming_it(applied, run_module):
 def test_an_unreachable_cluster_is_a_clear_failure(tmp_path, run_module):
     exited = run_module(apply_plan.main, {"kubeconfig": str(tmp_path / "missing"), "definitions": [CONFIGMAP]})
     assert exited.failed and exited.result["msg"].startswith("Could not read the objects to compare them with their definitions")
+
+
+def test_a_user_who_may_not_read_is_told_the_remedy_and_nothing_changes(applied, run_module):
+    applied.clear_requests()
+    exited = run_module(apply_plan.main, {"kubeconfig": applied.kubeconfig_restricted, "definitions": [ROLE]})
+    assert exited.failed and "(403)" in exited.result["msg"] and "prerequisites_grant_cluster_admin: true" in exited.result["msg"]
+    assert exited.result["msg"].endswith("Nothing was changed.") and applied.writes() == []
