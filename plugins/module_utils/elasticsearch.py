@@ -13,7 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import connect
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import (
+    connect_endpoint, endpoint_argument_spec, endpoint_constraints)
 # The pod diagnostics moved to module_utils.k8s (Kibana uses them too); still importable from here.
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import (  # noqa: F401 pylint: disable=unused-import
     describe_backing_pods, describe_pod, pod_ready, selector_string)
@@ -28,23 +29,12 @@ PROXY_UNAUTHORIZED_HINT = (
 
 def elasticsearch_argument_spec():
     """The ``es_*`` options, as the ``seclog.falco_efk.elasticsearch`` doc fragment documents them."""
-    return dict(
-        es_url=dict(type="str"),
-        es_service=dict(type="str", default="elasticsearch-logging"),
-        es_namespace=dict(type="str", default="logging"),
-        es_port=dict(type="int", default=9200),
-        es_scheme=dict(type="str", default="http", choices=["http", "https"]),
-        es_username=dict(type="str"),
-        es_password=dict(type="str", no_log=True),
-        es_api_key=dict(type="str", no_log=True),
-        es_ca_path=dict(type="path"),
-        es_validate_certs=dict(type="bool", default=True),
-    )
+    return endpoint_argument_spec("es_", "elasticsearch-logging", 9200)
 
 
 def elasticsearch_constraints():
     """AnsibleModule keyword arguments that go with the ``es_*`` options."""
-    return dict(mutually_exclusive=[["es_password", "es_api_key"]], required_by={"es_password": ["es_username"]})
+    return endpoint_constraints("es_")
 
 
 def elasticsearch_client(module, cluster, retry=None, timeout=30):
@@ -52,12 +42,7 @@ def elasticsearch_client(module, cluster, retry=None, timeout=30):
 
     ``cluster`` is a module_utils.k8s.Cluster or a callable returning one (only called for the proxy route).
     """
-    params = module.params
-    return connect(module, url=params.get("es_url"), namespace=params["es_namespace"], service=params["es_service"],
-                   port=params["es_port"], scheme=params["es_scheme"], username=params.get("es_username"),
-                   password=params.get("es_password"), api_key=params.get("es_api_key"),
-                   validate_certs=params["es_validate_certs"], ca_path=params.get("es_ca_path"), cluster=cluster, retry=retry,
-                   unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, prefix="es_")
+    return connect_endpoint(module, "es_", cluster, retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------------- health

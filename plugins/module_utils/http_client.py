@@ -607,6 +607,38 @@ def connect(module, url=None, namespace=None, service=None, port=None, scheme="h
                       certificate_hint=hint)
 
 
+def endpoint_argument_spec(prefix, service, port):
+    """The options of one HTTP service (``es_``, ``kibana_``): its URL or its Service behind the API server's proxy,
+    credentials and TLS, as the service's doc fragment documents them."""
+    return {
+        prefix + "url": dict(type="str"),
+        prefix + "service": dict(type="str", default=service),
+        prefix + "namespace": dict(type="str", default="logging"),
+        prefix + "port": dict(type="int", default=port),
+        prefix + "scheme": dict(type="str", default="http", choices=["http", "https"]),
+        prefix + "username": dict(type="str"),
+        prefix + "password": dict(type="str", no_log=True),
+        prefix + "api_key": dict(type="str", no_log=True),
+        prefix + "ca_path": dict(type="path"),
+        prefix + "validate_certs": dict(type="bool", default=True),
+    }
+
+
+def endpoint_constraints(prefix):
+    """AnsibleModule keyword arguments that go with ``endpoint_argument_spec(prefix, ...)``."""
+    return dict(mutually_exclusive=[[prefix + "password", prefix + "api_key"]], required_by={prefix + "password": [prefix + "username"]})
+
+
+def connect_endpoint(module, prefix, cluster, **kwargs):
+    """``connect`` with the options of ``endpoint_argument_spec(prefix, ...)`` from the module's parameters."""
+    params = module.params
+    return connect(module, url=params.get(prefix + "url"), namespace=params[prefix + "namespace"], service=params[prefix + "service"],
+                   port=params[prefix + "port"], scheme=params[prefix + "scheme"], username=params.get(prefix + "username"),
+                   password=params.get(prefix + "password"), api_key=params.get(prefix + "api_key"),
+                   validate_certs=params[prefix + "validate_certs"], ca_path=params.get(prefix + "ca_path"), cluster=cluster,
+                   prefix=prefix, **kwargs)
+
+
 def client_for_module(module, build, what, prefix, retry=None):
     """The common start of a module that waits on a service: check timeout and port, then build the client.
 

@@ -24,7 +24,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import CookieSession, connect
+from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import (
+    CookieSession, connect_endpoint, endpoint_argument_spec, endpoint_constraints)
 
 # Worst first: the rank of a level is its index.
 LEVELS = ("critical", "unavailable", "degraded", "available")
@@ -69,23 +70,12 @@ class KibanaSession(CookieSession):
 
 def kibana_argument_spec():
     """The ``kibana_*`` options, as the ``seclog.falco_efk.kibana`` doc fragment documents them."""
-    return dict(
-        kibana_url=dict(type="str"),
-        kibana_service=dict(type="str", default="kibana-logging"),
-        kibana_namespace=dict(type="str", default="logging"),
-        kibana_port=dict(type="int", default=5601),
-        kibana_scheme=dict(type="str", default="http", choices=["http", "https"]),
-        kibana_username=dict(type="str"),
-        kibana_password=dict(type="str", no_log=True),
-        kibana_api_key=dict(type="str", no_log=True),
-        kibana_ca_path=dict(type="path"),
-        kibana_validate_certs=dict(type="bool", default=True),
-    )
+    return endpoint_argument_spec("kibana_", "kibana-logging", 5601)
 
 
 def kibana_constraints():
     """AnsibleModule keyword arguments that go with the ``kibana_*`` options."""
-    return dict(mutually_exclusive=[["kibana_password", "kibana_api_key"]], required_by={"kibana_password": ["kibana_username"]})
+    return endpoint_constraints("kibana_")
 
 
 def kibana_client(module, cluster, retry=None, timeout=30):
@@ -96,14 +86,10 @@ def kibana_client(module, cluster, retry=None, timeout=30):
     efk role deploys it (server.basePath set, server.rewriteBasePath false). There, kibana_username/kibana_password make
     a KibanaSession that logs in lazily (no request is sent here); call the client's ``close()`` to log out.
     """
-    params = module.params
-    password = params.get("kibana_password")
-    session = KibanaSession(params.get("kibana_username"), password) if password is not None else None
-    return connect(module, url=params.get("kibana_url"), namespace=params["kibana_namespace"], service=params["kibana_service"],
-                   port=params["kibana_port"], scheme=params["kibana_scheme"], username=params.get("kibana_username"),
-                   password=password, api_key=params.get("kibana_api_key"),
-                   validate_certs=params["kibana_validate_certs"], ca_path=params.get("kibana_ca_path"), cluster=cluster,
-                   retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout, session=session, prefix="kibana_")
+    password = module.params.get("kibana_password")
+    session = KibanaSession(module.params.get("kibana_username"), password) if password is not None else None
+    return connect_endpoint(module, "kibana_", cluster, retry=retry, unauthorized_hint=PROXY_UNAUTHORIZED_HINT, timeout=timeout,
+                            session=session)
 
 
 # ---------------------------------------------------------------------------------------------- status

@@ -39,12 +39,13 @@ def run(installed, kubeconfig: str, *args: str) -> subprocess.CompletedProcess:
     return _playbook(installed, {}, *args, "-e", f"falco_efk_kubeconfig={kubeconfig}")
 
 
-def awx(installed, localcluster, *args: str) -> subprocess.CompletedProcess:
-    """ansible-playbook as an AWX job runs it: a bearer token credential's K8S_AUTH_* variables and an empty home."""
+def awx(installed, localcluster, *args: str, token: str | None = None) -> subprocess.CompletedProcess:
+    """ansible-playbook as an AWX job runs it: a bearer token credential's K8S_AUTH_* variables (the admin's token
+    unless ``token``) and an empty home."""
     api = localcluster.endpoints["kubernetes"]
     home = installed.parent / "home"
     home.mkdir(exist_ok=True)
-    return _playbook(installed, {"HOME": str(home), "K8S_AUTH_HOST": api["url"], "K8S_AUTH_API_KEY": api["admin_token"],
+    return _playbook(installed, {"HOME": str(home), "K8S_AUTH_HOST": api["url"], "K8S_AUTH_API_KEY": token or api["admin_token"],
                                  "K8S_AUTH_SSL_CA_CERT": api["ca"], "K8S_AUTH_VERIFY_SSL": "true"}, *args)
 
 
@@ -109,3 +110,13 @@ def test_site_with_a_missing_kubeconfig_fails_naming_the_option(installed, tmp_p
     assert result.returncode != 0
     assert "The kubeconfig file given in 'kubeconfig' (or K8S_AUTH_KUBECONFIG) does not exist" in result.stdout
     assert missing not in result.stdout  # kubeconfig is no_log: its value never reaches the output
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke")], indirect=True)
+def test_a_wrong_token_fails_naming_the_credential_and_writes_nothing(installed, localcluster):
+    localcluster.clear_requests()
+    result = awx(installed, localcluster, "seclog.falco_efk.site", token="not-the-token")
+    assert result.returncode != 0
+    assert "401" in result.stdout or "Unauthorized" in result.stdout, result.stdout[-3000:]
+    assert "not-the-token" not in result.stdout + result.stderr
+    assert localcluster.writes() == []

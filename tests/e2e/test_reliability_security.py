@@ -6,7 +6,7 @@ every stage with -vvv, check mode after a change, verify in check mode with -vvv
 in check mode with -vvv (the tasks a real teardown runs, dry); the last test looks for every secret in every output the
 others recorded.
 
-Covered elsewhere, and not repeated here: check mode of the whole site on an empty cluster (test_awx, the README's
+Covered elsewhere, and not repeated here: check mode of the whole site on an empty cluster (test_installed_collection, test_readme_examples: the README's
 site playbook), the efk stage's -vvv re-run (test_efk), wrong passwords in the modules' own results (the module unit
 tests), the preflight's rbac finding and the grant (test_prerequisites), the Kibana stage in check mode after an edit
 (test_kibana_dashboards).
