@@ -161,22 +161,41 @@ def check_nodes(summaries):
     return []
 
 
-def check_elasticsearch_size(summaries, replicas, min_cpu, min_memory):
-    """Enough schedulable, ready nodes with room for an Elasticsearch pod each."""
-    need_cpu, need_mib = cpu_millicores(min_cpu), memory_mib(min_memory)
+def _quantities(cpu_millis, mib):
+    cpu = "%g" % (cpu_millis / 1000.0) if cpu_millis % 1000 == 0 else "%dm" % cpu_millis
+    memory = "%gGi" % (mib / 1024.0) if mib % 1024 == 0 else "%dMi" % mib
+    return "%s CPU and %s memory" % (cpu, memory)
+
+
+def check_elasticsearch_size(summaries, replicas, es_cpu, es_memory, daemons=()):
+    """Enough schedulable, ready nodes whose allocatable room holds an Elasticsearch pod's requests, plus the requests of the
+    DaemonSet pods (Falco, Fluentd) every node runs; a warning names the nodes that cannot hold one when enough others can."""
+    need_cpu = cpu_millicores(es_cpu) + sum(cpu_millicores(d.get("cpu") or 0) for d in daemons)
+    need_mib = memory_mib(es_memory) + sum(memory_mib(d.get("memory") or 0) for d in daemons)
     fit = [s for s in summaries if s["ready"] and s["schedulable"] and s["cpu_millicores"] >= need_cpu and s["memory_mib"] >= need_mib]
-    if len(fit) >= replicas:
-        return []
     small = [s for s in summaries if s not in fit]
+    if len(fit) >= replicas and not small:
+        return []
     detail = "; ".join("%s (%s): %sm CPU, %s MiB" % (s["name"], s["instance_type"] or "unknown type", s["cpu_millicores"], s["memory_mib"])
                        for s in small[:10])
     more = " and %d more" % (len(small) - 10) if len(small) > 10 else ""
+    pod = "An Elasticsearch pod requests %s" % _quantities(cpu_millicores(es_cpu), memory_mib(es_memory))
+    if daemons:
+        daemon_needs = _quantities(need_cpu - cpu_millicores(es_cpu), need_mib - memory_mib(es_memory))
+        pod += ", and the Falco and Fluentd pods on every node %s more" % daemon_needs
+    if len(fit) >= replicas:
+        return [finding(
+            "elasticsearch.small_nodes", "warning",
+            "%s: %d node(s) have room for it, enough for %d replica(s), but these cannot hold one: %s%s."
+            % (pod, len(fit), replicas, detail, more),
+            "Nothing to do unless Elasticsearch should be able to move there; otherwise use larger nodes there.",
+            [s["name"] for s in small])]
     return [finding(
         "elasticsearch.node_size", "error",
-        "Elasticsearch needs %d schedulable node(s) with at least %s CPU and %s memory allocatable; %d qualify. Too small: %s%s."
-        % (replicas, min_cpu, min_memory, len(fit), detail, more),
-        "Use larger nodes (at least 2 vCPU and 7.5 GiB, e.g. e2-standard-2 or n1-standard-2), add a node pool of that size, "
-        "or lower the Elasticsearch replicas and memory (efk_elasticsearch_replicas, efk_elasticsearch_memory) and the thresholds to match.",
+        "%s; %d schedulable node(s) with that much allocatable room are needed, %d have it.%s"
+        % (pod, replicas, len(fit), " Too small: %s%s." % (detail, more) if small else ""),
+        "Use larger nodes (an n1-standard-2 or e2-standard-2 holds the defaults), add a node pool of that size, or lower "
+        "Elasticsearch's requests (efk_elasticsearch_cpu_request, efk_elasticsearch_memory) or replicas (efk_elasticsearch_replicas).",
         [s["name"] for s in small])]
 
 
@@ -312,7 +331,8 @@ def evaluate(facts, options):
     findings = []
     if summaries is not None:  # None: the caller may not list nodes (reported by the module)
         findings += check_nodes(summaries)
-        findings += check_elasticsearch_size(summaries, options["es_replicas"], options["es_min_cpu"], options["es_min_memory"])
+        findings += check_elasticsearch_size(summaries, options["es_replicas"], options["es_min_cpu"], options["es_min_memory"],
+                                             options.get("daemonset_requests") or ())
         findings += check_falco_driver(summaries, options["falco_driver"])
     findings += check_logging_agents(facts["daemonsets"], is_gke(summaries or ()) or summaries is None)
     findings += check_access(facts["access"])

@@ -15,10 +15,10 @@ version_added: 0.1.0
 description:
   - Reads the cluster and reports, as findings with a severity and a remedy, what would break a first
     install of Falco and an EFK stack. It never writes; check mode behaves the same.
-  - Checks node size for Elasticsearch, each node's OS and kernel against the chosen Falco driver, managed
-    logging agents (GKE) and other log shippers, the caller's rights for every later stage
-    (SelfSubjectAccessReview), a default StorageClass when Elasticsearch wants persistent volumes, and Pod
-    Security (Pod Security Admission labels, PodSecurityPolicies).
+  - Checks that nodes have the allocatable room an Elasticsearch pod requests (beside the Falco and Fluentd
+    pods), each node's OS and kernel against the chosen Falco driver, managed logging agents (GKE) and other
+    log shippers, the caller's rights for every later stage (SelfSubjectAccessReview), a default StorageClass
+    when Elasticsearch wants persistent volumes, and Pod Security (Pod Security Admission labels, PodSecurityPolicies).
   - Returns the server version and the API versions it serves, for the apiVersion stage to reuse.
   - Lists are read in pages, so the number of requests grows with pages, not with nodes.
 author:
@@ -35,13 +35,33 @@ options:
     type: int
     default: 1
   es_min_cpu:
-    description: Allocatable CPU a node needs to host an Elasticsearch pod (a Kubernetes quantity).
+    description:
+      - The CPU an Elasticsearch pod requests (a Kubernetes quantity); a node holds one when its allocatable CPU covers
+        this plus I(daemonset_requests).
     type: str
-    default: "2"
+    default: "1"
   es_min_memory:
-    description: Allocatable memory a node needs to host an Elasticsearch pod (a Kubernetes quantity).
+    description:
+      - The memory an Elasticsearch pod requests (a Kubernetes quantity); a node holds one when its allocatable memory
+        covers this plus I(daemonset_requests).
     type: str
-    default: 7.5Gi
+    default: 4Gi
+  daemonset_requests:
+    description:
+      - What the DaemonSet pods every node runs (Falco, Fluentd) request, one item per pod, added to the Elasticsearch
+        pod's needs on each node.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      cpu:
+        description: CPU request (a Kubernetes quantity).
+        type: str
+        default: "0"
+      memory:
+        description: Memory request (a Kubernetes quantity).
+        type: str
+        default: "0"
   es_persistence:
     description: Whether Elasticsearch asks for persistent volumes (then a default StorageClass is needed).
     type: bool
@@ -171,8 +191,10 @@ def argument_spec():
     spec.update(
         namespace=dict(type="str", default="logging"),
         es_replicas=dict(type="int", default=1),
-        es_min_cpu=dict(type="str", default="2"),
-        es_min_memory=dict(type="str", default="7.5Gi"),
+        es_min_cpu=dict(type="str", default="1"),
+        es_min_memory=dict(type="str", default="4Gi"),
+        daemonset_requests=dict(type="list", elements="dict", default=[],
+                                options=dict(cpu=dict(type="str", default="0"), memory=dict(type="str", default="0"))),
         es_persistence=dict(type="bool", default=True),
         falco_driver=dict(type="str", default="modern_ebpf", choices=["modern_ebpf", "kmod", "auto"]),
         fail_on=dict(type="str", default="error", choices=["error", "warning", "never"]),
@@ -259,7 +281,13 @@ def run(module):
         try:
             parse(params[option])
         except PreflightError as exc:
-            problems.append("%s: %s. Set it to what a node must have allocatable for an Elasticsearch pod." % (option, exc))
+            problems.append("%s: %s. Set it to what an Elasticsearch pod requests." % (option, exc))
+    for index, item in enumerate(params["daemonset_requests"]):
+        for key, parse in (("cpu", cpu_millicores), ("memory", memory_mib)):
+            try:
+                parse(item[key])
+            except PreflightError as exc:
+                problems.append("daemonset_requests[%d].%s: %s. Set it to what that DaemonSet's pod requests." % (index, key, exc))
     for option in ("es_replicas", "page_size"):
         if params[option] < 1:
             problems.append("%s: %s is not a count. Give 1 or more." % (option, params[option]))
@@ -270,7 +298,8 @@ def run(module):
         facts, data, unreadable = gather(cluster, params)
     except ClusterError as exc:
         module.fail_json(msg="Preflight could not read the cluster: %s" % exc)
-    options = dict((k, params[k]) for k in ("es_replicas", "es_min_cpu", "es_min_memory", "es_persistence", "falco_driver"))
+    options = dict((k, params[k]) for k in ("es_replicas", "es_min_cpu", "es_min_memory", "es_persistence", "falco_driver",
+                                            "daemonset_requests"))
     findings = evaluate(data, options)
     if unreadable:
         findings.append(finding("preflight.unreadable", "warning",

@@ -18,7 +18,10 @@ with open(os.path.join(os.path.dirname(__file__), "fixtures", "node_sets.json"),
 SERVED_130 = {"v1": ["pods", "namespaces"], "apps/v1": ["deployments", "daemonsets", "statefulsets"], "policy/v1": ["poddisruptionbudgets"]}
 SERVED_115 = dict(SERVED_130, **{"policy/v1beta1": ["poddisruptionbudgets", "podsecuritypolicies"],
                                  "extensions/v1beta1": ["deployments", "daemonsets", "podsecuritypolicies"]})
-OPTIONS = {"es_replicas": 1, "es_min_cpu": "2", "es_min_memory": "7.5Gi", "es_persistence": True, "falco_driver": "modern_ebpf"}
+# The defaults site.yml passes: Elasticsearch's pod requests, and Falco's and Fluentd's on every node.
+DAEMONS = [{"cpu": "100m", "memory": "512Mi"}, {"cpu": "100m", "memory": "256Mi"}]
+OPTIONS = {"es_replicas": 1, "es_min_cpu": "1", "es_min_memory": "4Gi", "es_persistence": True, "falco_driver": "modern_ebpf",
+           "daemonset_requests": DAEMONS}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 DEFAULT_SC = [{"metadata": {"name": "standard-rwo", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}}]
 
@@ -73,11 +76,36 @@ def test_gke_node_set_passes_every_check():
     assert preflight.evaluate(facts("gke"), OPTIONS) == []
 
 
-def test_small_nodes_fail_elasticsearch_sizing_naming_each_node():
+@pytest.mark.parametrize("node_set, memory_mib", [("runbook", 5633), ("e2-standard-2", 6017)])
+def test_the_runbooks_two_vcpu_nodes_hold_elasticsearch_beside_falco_and_fluentd(node_set, memory_mib):
+    # GKE leaves 1930m and 5.5 to 5.9 GiB of them allocatable: below the old 2 CPU / 7.5 GiB threshold, above what is requested.
+    assert {(s["cpu_millicores"], s["memory_mib"]) for s in summaries(node_set)} == {(1930, memory_mib)}
+    assert preflight.evaluate(facts(node_set), dict(OPTIONS, es_replicas=3)) == []
+
+
+def test_small_nodes_fail_elasticsearch_sizing_naming_each_node_and_what_is_requested():
     found = preflight.evaluate(facts("small"), OPTIONS)
     assert ids(found) == ["elasticsearch.node_size"]
     assert found[0]["severity"] == "error" and len(found[0]["objects"]) == 3
-    assert "e2-medium" in found[0]["message"] and "e2-standard-2" in found[0]["remedy"]
+    assert "e2-medium" in found[0]["message"] and "n1-standard-2" in found[0]["remedy"]
+    assert found[0]["message"].startswith("An Elasticsearch pod requests 1 CPU and 4Gi memory, and the Falco and Fluentd pods on "
+                                          "every node 200m CPU and 768Mi memory more; 1 schedulable node(s)")
+
+
+def test_nodes_too_small_for_elasticsearch_are_a_warning_while_enough_others_hold_it():
+    mixed = facts("gke", nodes=summaries("gke")[:1] + summaries("small"))
+    found = preflight.evaluate(mixed, OPTIONS)
+    assert ids(found) == ["elasticsearch.small_nodes"] and found[0]["severity"] == "warning"
+    assert sorted(found[0]["objects"]) == sorted(s["name"] for s in summaries("small"))
+    assert ids(preflight.evaluate(mixed, dict(OPTIONS, es_replicas=3))) == ["elasticsearch.node_size"]
+
+
+def test_the_daemonset_pods_count_against_each_nodes_room():
+    room = summaries("runbook")[0]
+    exact = {"cpu": "%dm" % (room["cpu_millicores"] - 1000), "memory": "%dMi" % (room["memory_mib"] - 4096)}
+    assert preflight.evaluate(facts("runbook"), dict(OPTIONS, daemonset_requests=[exact])) == []
+    more = dict(exact, memory="%dMi" % (room["memory_mib"] - 4096 + 1))
+    assert ids(preflight.evaluate(facts("runbook"), dict(OPTIONS, daemonset_requests=[more]))) == ["elasticsearch.node_size"]
 
 
 def test_sizing_counts_nodes_against_replicas():
@@ -87,7 +115,7 @@ def test_sizing_counts_nodes_against_replicas():
 
 
 def test_sizing_thresholds_are_variables():
-    assert preflight.evaluate(facts("small"), dict(OPTIONS, es_min_cpu="500m", es_min_memory="2Gi")) == []
+    assert preflight.evaluate(facts("small"), dict(OPTIONS, es_min_cpu="500m", es_min_memory="2Gi", daemonset_requests=[])) == []
 
 
 def test_notready_nodes_warn_and_do_not_count_for_elasticsearch():
