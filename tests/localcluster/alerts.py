@@ -28,6 +28,7 @@ window's documents never depend on what was asked before, and [a, b) + [b, c) ==
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -77,6 +78,21 @@ class FalcoPod:
     image_id: str = ""
     namespace_uid: str = ""
     pod_ip: str = ""
+    # What this Falco's configuration costs its alerts (its image contract's "degrades": no_pod_metadata, no_fields, ...).
+    degrades: frozenset = frozenset()
+    # Falco drops alerts below its configured priority.
+    minimum_priority: str = "debug"
+
+
+PRIORITY_ORDER = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
+
+
+@dataclass(frozen=True)
+class GeneratorLoop:
+    """What the event generator on a node does to Falco: alerts an hour, shared among rules by ``weights`` (rule -> alerts a loop)."""
+
+    per_hour: float
+    weights: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -456,11 +472,14 @@ class AlertStream:
 
     def alerts(self, pods: list[FalcoPod], start: float, end: float, generator_nodes: frozenset[str] = frozenset(),
                speed: float = 1.0, *, generators: Mapping[str, Workload] | None = None,
-               workloads: Mapping[str, Sequence[Workload]] | None = None) -> list[dict]:
+               workloads: Mapping[str, Sequence[Workload]] | None = None,
+               loops: Mapping[str, GeneratorLoop] | None = None) -> list[dict]:
         """Documents for [start, end) in time order; ``pods`` are the ready Falco pods.
 
         ``generators`` / ``workloads`` name the event-generator pod and the background pods per node;
-        nodes not named get :meth:`default_generator` / :meth:`default_workloads`.
+        nodes not named get :meth:`default_generator` / :meth:`default_workloads`. ``loops`` says, per node, what the
+        generator's loop gives (its rate and rules, from its arguments and privileges); nodes not named get this
+        stream's ``generator_rate`` over every generator rule.
         """
         start_ns, end_ns = _to_ns(start), _to_ns(end)
         if end_ns <= start_ns or speed <= 0:
@@ -471,7 +490,13 @@ class AlertStream:
             streams = [("background", self.background_rate, self._background_rules, None)]
             if pod.node in generator_nodes:
                 generator = (generators or {}).get(pod.node) or self.default_generator(pod.node)
-                streams.append(("generator", self.generator_rate, self._generator_rules, generator))
+                loop = (loops or {}).get(pod.node)
+                if loop is None:
+                    streams.append(("generator", self.generator_rate, self._generator_rules, generator))
+                else:
+                    weighted = tuple(dataclasses.replace(RULES_BY_NAME[name], weight_generator=float(weight))
+                                     for name, weight in sorted(loop.weights.items()) if name in RULES_BY_NAME and weight > 0)
+                    streams.append(("generator", loop.per_hour, weighted, generator))
             noise = tuple((workloads or {}).get(pod.node) or self.default_workloads(pod.node))
             for stream, rate, rules, generator in streams:
                 if rate <= 0 or not rules or (generator is None and not noise):
@@ -487,17 +512,23 @@ class AlertStream:
                         actor = generator if generator is not None else noise[rng.randrange(len(noise))]
                         draws = (rng.randrange(32768, 61000), rng.randrange(10 ** 9, 10 ** 10))
                         ns = slot * slot_ns + offset
-                        if start_ns <= ns < end_ns:
+                        if start_ns <= ns < end_ns and _kept(rule, pod):
                             events.append((ns, pod.node, stream, seq, self._document(pod, rule, actor, stream, ns, draws)))
         events.sort(key=lambda item: item[:4])
         return [item[4] for item in events]
 
     def _document(self, pod: FalcoPod, rule: Rule, actor: Workload, stream: str, ns: int, draws: tuple) -> Obj:
         values = _field_values(rule, actor, stream, ns, draws)
+        # The container plugin fills these from the runtime: without its socket no pod fields; confined by AppArmor, no
+        # container fields either.
+        if "no_pod_metadata" in pod.degrades or "no_container_metadata" in pod.degrades:
+            values.update({"k8s.pod.name": None, "k8s.ns.name": None})
+        if "no_container_metadata" in pod.degrades:
+            values.update({name: None for name in values if name.startswith("container.")})
         template = rule.output + CONTAINER_SUGGESTED_OUTPUT
         stamp = _utc(ns).strftime("%H:%M:%S") + f".{ns % _NS:09d}"
         falco = {
-            "hostname": pod.node,
+            "hostname": pod.pod_name if "pod_hostname" in pod.degrades else pod.node,
             "output": f"{stamp}: {rule.priority} {render_output(template, values)}",
             "output_fields": {name: values.get(name) for name in sorted(set(output_fields_of(template)) | {"evt.time"})},
             "priority": rule.priority,
@@ -507,9 +538,12 @@ class AlertStream:
             "time": falco_time(ns),
         }
         line = json.dumps(falco, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if "no_fields" in pod.degrades:
+            line = falco["output"]  # text output: Fluentd keeps it as one string, no rule or priority field
         document: Obj = {"stream": "stdout", "log": line, "docker": {"container_id": _bare_container_id(pod.container_id)},
                          "kubernetes": self._kubernetes(pod)}
-        document.update(json.loads(line))
+        if "no_fields" not in pod.degrades:
+            document.update(json.loads(line))
         document["@timestamp"] = logstash_timestamp(ns)
         return document
 
@@ -534,6 +568,12 @@ class AlertStream:
         if pod.namespace_uid:
             meta["namespace_id"] = pod.namespace_uid
         return meta
+
+
+def _kept(rule: Rule, pod: FalcoPod) -> bool:
+    """Whether Falco emits the rule's alerts at its configured minimum priority."""
+    minimum = pod.minimum_priority.lower() if pod.minimum_priority.lower() in PRIORITY_ORDER else "debug"
+    return PRIORITY_ORDER.index(rule.priority.lower()) <= PRIORITY_ORDER.index(minimum)
 
 
 def _pod_hash(digest: str) -> str:

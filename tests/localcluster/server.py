@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import openapi, openapi_proto, patching, rbac, resources, simulation, tables, validation
+from . import images, openapi, openapi_proto, patching, rbac, resources, simulation, tables, validation
 from .errors import ApiError, already_exists, bad_request, conflict, no_such_path, not_found
 from .hooks import PREFIX, Fault, Hooks
 from .store import (Store, decode_continue, encode_continue, field_matches, label_matches, parse_field_selector,
@@ -49,7 +49,7 @@ RBAC_KEYS = ("rbac.authorization.k8s.io/roles", "rbac.authorization.k8s.io/clust
              "rbac.authorization.k8s.io/rolebindings", "rbac.authorization.k8s.io/clusterrolebindings")
 SIM_RESOURCES = {name: resources.storage_key(group, name) for group, name in (
     ("", "nodes"), ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
-    ("", "persistentvolumeclaims"))}
+    ("", "persistentvolumeclaims"), ("", "events"))}
 NAMESPACES = resources.storage_key("", "namespaces")
 INTERNAL = PREFIX
 INITIAL_STATUS = {
@@ -96,7 +96,9 @@ class Cluster:
         self.hooks = Hooks()
         self.stack: Any = None  # the logging stack (stack.Stack) when one is attached
         self.backends: dict[tuple[str, str], str] = {}
-        self.sim = simulation.SimSettings(ready_delay=ready_delay, profile=profile)
+        # The images' contracts decide what a started pod does, as the real images would (images.py).
+        self.images = images.ImageCheck(self)
+        self.sim = simulation.SimSettings(ready_delay=ready_delay, profile=profile, pod_check=self.images)
         self.tick = tick
         self.namespace_grace = 1.0
         self.terminating: dict[str, float] = {}

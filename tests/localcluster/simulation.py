@@ -32,7 +32,7 @@ CREATED_AT_ANNOTATION = "localcluster.seclog.io/created-at"
 """
 
 PROFILES = ("1.8", "1.15", "1.30")
-NODE_KINDS = ("gke", "small", "cos", "old-kernel", "notready", "gke-logging", "mixed")
+NODE_KINDS = ("gke", "small", "cos", "old-kernel", "notready", "gke-logging", "mixed", "runbook", "e2-standard-2")
 
 # Real controllers cap the pods one sync creates or deletes (ReplicaSet burstReplicas=500,
 # DaemonSet BurstReplicas=250); the cap also keeps one call cheap on 5,000 nodes.
@@ -72,6 +72,24 @@ class SimSettings:
     never_ready: frozenset[str] = field(default_factory=frozenset)
     profile: str = "1.30"
     progress_deadline_default: int = 600
+    # What the pod's images make of it once it starts, as a real container would (see ``Outcome``); None: every pod runs.
+    pod_check: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to a pod's container when it starts, decided by ``SimSettings.pod_check(pod, node)``.
+
+    ``effect`` is "refused" (the kubelet does not start it: CreateContainerConfigError), "crash" (it exits:
+    CrashLoopBackOff, with ``message`` as its last log lines when it asks for FallbackToLogsOnError) or
+    "unready" (it runs but its readiness probe fails: an Unhealthy event with ``message``). ``init`` marks an init
+    container.
+    """
+
+    effect: str
+    container: str
+    message: str
+    init: bool = False
 
 
 @dataclass(frozen=True)
@@ -377,13 +395,20 @@ _KINDS = {
     "small": _NodeKind("small-pool", "ubuntu", "e2-medium"),
     "cos": _NodeKind("cos-pool", "cos", "e2-standard-4"),
     "old-kernel": _NodeKind("legacy-pool", "ubuntu", "e2-standard-4", old_kernel=True),
+    # The runbook's machine type, with the Ubuntu image it asked for.
+    "runbook": _NodeKind("default-pool", "ubuntu", "n1-standard-2"),
+    "e2-standard-2": _NodeKind("default-pool", "ubuntu", "e2-standard-2"),
 }
 
 # Allocatable as GKE reserves it (kube-reserved, system-reserved, eviction threshold).
 _MACHINES = {
     "e2-standard-4": ({"cpu": "4", "memory": "16379772Ki"}, {"cpu": "3920m", "memory": "13206396Ki"}),
-    # Shared-core: GKE leaves 940m of the 2 vCPUs and ~2.7 GiB; far below Elasticsearch's 2 vCPU / 7.5 GiB.
+    # Shared-core: GKE leaves 940m of the 2 vCPUs and ~2.7 GiB; too small for Elasticsearch's pod (1 CPU, 4 GiB).
     "e2-medium": ({"cpu": "2", "memory": "4025360Ki"}, {"cpu": "940m", "memory": "2869776Ki"}),
+    # 2 vCPUs: GKE reserves 70m CPU, and 25% of the first 4 GiB plus 20% of the rest and 100 MiB for eviction:
+    # 1930m and about 5.5 GiB (n1-standard-2, 7.5 GB) or 5.9 GiB (e2-standard-2, 8 GB) stay allocatable.
+    "n1-standard-2": ({"cpu": "2", "memory": "7656276Ki"}, {"cpu": "1930m", "memory": "5768532Ki"}),
+    "e2-standard-2": ({"cpu": "2", "memory": "8148988Ki"}, {"cpu": "1930m", "memory": "6162428Ki"}),
 }
 
 _OS_IMAGES = {
@@ -1656,6 +1681,8 @@ def _kubelet(tick: _Tick, pod: Obj, node_ready: bool, info_of: Any) -> None:
     if running and node_ready and not tick.settings.never_ready and all(s.get("ready") for s in status["containerStatuses"]) \
             and _pod_ready(pod):
         return  # the common case on a big cluster: nothing to do, decided without lookups
+    if node_ready and tick.settings.pod_check is not None and _failed_start(tick, pod, info_of):
+        return
     if not node_ready:
         has_scheduled = any(c.get("type") == "PodScheduled" and c.get("status") == "True" for c in status.get("conditions") or ())
         # No kubelet: nothing but the scheduler's binding is recorded (1.8 bound daemon pods directly).
@@ -1686,6 +1713,119 @@ def _kubelet(tick: _Tick, pod: Obj, node_ready: bool, info_of: Any) -> None:
                   for s in status.get("containerStatuses") or ())
     if not waiting:
         tick.emit(_status_action("pods", pod, _creating_status(tick, pod, info, status)))
+
+
+def _failed_start(tick: _Tick, pod: Obj, info_of: Any) -> bool:
+    """Whether the pod's image contract keeps it from running ready; if so, its status (and event) as a kubelet reports it."""
+    status = pod.get("status") or {}
+    created = _created_at(pod)
+    if created is not None and tick.now < created + tick.settings.ready_delay:
+        return False
+    outcome = tick.settings.pod_check(pod, tick.nodes.get(pod["spec"]["nodeName"]) or {})
+    if outcome is None:
+        return False
+    if _has_outcome(status, outcome):
+        return True
+    info = info_of(pod["spec"]["nodeName"])
+    if outcome.effect == "unready":
+        new = _running_status(tick, pod, info, False, status)
+        tick.emit(_status_action("pods", pod, new))
+        tick.emit(Action("create", "events", _meta(pod).get("namespace", ""), _event_name(pod),
+                         _event(tick, pod, outcome, "Unhealthy", "Readiness probe failed: " + outcome.message.removeprefix("Readiness probe failed: "))))
+        return True
+    tick.emit(_status_action("pods", pod, _failed_status(tick, pod, info, outcome, status)))
+    if outcome.effect == "refused":
+        tick.emit(Action("create", "events", _meta(pod).get("namespace", ""), _event_name(pod),
+                         _event(tick, pod, outcome, "Failed", "Error: " + outcome.message.split(": ", 1)[-1])))
+    return True
+
+
+def _has_outcome(status: Obj, outcome: Outcome) -> bool:
+    """Whether the status already shows the outcome (the kubelet reports a failure once, then keeps it)."""
+    key = "initContainerStatuses" if outcome.init else "containerStatuses"
+    entry = next((s for s in status.get(key) or () if s.get("name") == outcome.container), None)
+    if entry is None:
+        return False
+    waiting = (entry.get("state") or {}).get("waiting") or {}
+    if outcome.effect == "crash":
+        return waiting.get("reason") == "CrashLoopBackOff"
+    if outcome.effect == "refused":
+        return waiting.get("reason") == "CreateContainerConfigError"
+    return status.get("phase") == "Running" and not entry.get("ready") and "running" in (entry.get("state") or {})
+
+
+def _failed_status(tick: _Tick, pod: Obj, info: _NodeInfo, outcome: Outcome, status: Obj) -> Obj:
+    """A pod whose container was refused or keeps exiting, in the fields kubectl shows."""
+    spec = pod.get("spec") or {}
+    meta = _meta(pod)
+    containers = sorted(spec.get("containers") or [], key=lambda c: c.get("name", ""))
+    names = [c.get("name", "") for c in containers]
+    in_init = outcome.init
+    new: Obj = {"phase": "Running" if outcome.effect == "crash" and not in_init else "Pending",
+                "conditions": _pod_conditions(tick, status, outcome.effect == "crash" and not in_init, False, names)}
+    new.update(_host_fields(tick, info, status))
+    if new["phase"] == "Running":
+        new["podIP"] = status.get("podIP") or _pod_ip(info, pod, bool(spec.get("hostNetwork")))
+        if tick.version >= (1, 16):
+            new["podIPs"] = [{"ip": new["podIP"]}]
+
+    def entry(container: Obj, init: bool) -> Obj:
+        name = container.get("name", "")
+        image = _normalize_image(container.get("image", ""))
+        item: Obj = {"name": name, "lastState": {}, "ready": False, "restartCount": 0, "image": image,
+                     "imageID": f"{image.split('@')[0].rsplit(':', 1)[0]}@sha256:{_hex_id(image, 64)}"}
+        if tick.version >= (1, 16) and not init:
+            item["started"] = False
+        if name == outcome.container and init == in_init:
+            if outcome.effect == "refused":
+                item["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": outcome.message}}
+                item["imageID"] = ""
+                return item
+            cid = _runtime_prefix(tick) + _hex_id(f"{_key(pod)}/{name}/crash", 64)
+            terminated: Obj = {"exitCode": 1, "reason": "Error", "startedAt": tick.stamp, "finishedAt": tick.stamp, "containerID": cid}
+            if container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+                terminated["message"] = outcome.message + "\n"
+            item.update(state={"waiting": {"reason": "CrashLoopBackOff", "message": (
+                f"back-off 10s restarting failed container={name} pod={meta.get('name')}_{meta.get('namespace')}({meta.get('uid', '')})")}},
+                lastState={"terminated": terminated}, restartCount=1, containerID=cid)
+            return item
+        if init and not in_init:
+            cid = _runtime_prefix(tick) + _hex_id(f"{_key(pod)}/{name}/init", 64)
+            item.update(state={"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": tick.stamp, "finishedAt": tick.stamp,
+                                              "containerID": cid}}, ready=True, containerID=cid)
+            return item
+        if in_init or outcome.effect == "refused":
+            item["state"] = {"waiting": {"reason": "PodInitializing" if in_init else "ContainerCreating"}}
+            item["imageID"] = ""
+            return item
+        cid = _runtime_prefix(tick) + _hex_id(f"{_key(pod)}/{name}", 64)
+        item.update(state={"running": {"startedAt": tick.stamp}}, containerID=cid)
+        if tick.version >= (1, 16):
+            item["started"] = True
+        return item
+
+    inits = [entry(c, True) for c in spec.get("initContainers") or ()]
+    if inits:
+        new["initContainerStatuses"] = inits
+    new["containerStatuses"] = [entry(c, False) for c in containers]
+    new["qosClass"] = status.get("qosClass") or _qos_class(spec)
+    return new
+
+
+def _event_name(pod: Obj) -> str:
+    return f"{_meta(pod).get('name', '')}.{_hex_id(_key(pod) + '/event', 16)}"
+
+
+def _event(tick: _Tick, pod: Obj, outcome: Outcome, reason: str, message: str) -> Obj:
+    meta = _meta(pod)
+    key = "initContainers" if outcome.init else "containers"
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": _event_name(pod), "namespace": meta.get("namespace", "")},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
+                               "uid": meta.get("uid", ""), "fieldPath": f"spec.{key}{{{outcome.container}}}"},
+            "reason": reason, "message": message, "type": "Warning", "count": 1,
+            "firstTimestamp": tick.stamp, "lastTimestamp": tick.stamp,
+            "source": {"component": "kubelet", "host": pod["spec"].get("nodeName", "")}}
 
 
 def _scheduled_status(tick: _Tick, status: Obj) -> Obj:

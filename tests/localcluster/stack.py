@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from . import alerts, resources
+from . import alerts, images, resources
 from .elasticsearch import Elasticsearch, ElasticsearchServer
 from .hooks import Hooks
 from .kibana import Kibana, KibanaServer
@@ -51,6 +51,7 @@ DEPLOYMENTS = resources.storage_key("apps", "deployments")
 DAEMONSETS = resources.storage_key("apps", "daemonsets")
 SECRETS = resources.storage_key("", "secrets")
 CONFIGMAPS = resources.storage_key("", "configmaps")
+NODES = resources.storage_key("", "nodes")
 
 FALCO_LABELS = (("app.kubernetes.io/name", "falco"), ("app", "falco"))
 FLUENTD_LABELS = (("app.kubernetes.io/name", "fluentd"), ("k8s-app", "fluentd-es"))
@@ -480,9 +481,10 @@ class Stack:
         self.pending = kept
         return delivered
 
-    def _sources(self) -> tuple[list[alerts.FalcoPod], frozenset[str]]:
+    def _sources(self) -> tuple[list[alerts.FalcoPod], frozenset[str], dict[str, alerts.GeneratorLoop], dict[str, alerts.Workload]]:
         pods = [p for p in self.cluster.store.items(PODS) if _ready(p) and p.get("spec", {}).get("nodeName")]
         shipping = {p["spec"]["nodeName"] for p in pods if _has_label(p, FLUENTD_LABELS)}
+        check = getattr(self.cluster, "images", None)
         falco = []
         for pod in pods:
             node = pod["spec"]["nodeName"]
@@ -490,11 +492,26 @@ class Stack:
                 meta = pod["metadata"]
                 container = next(iter(pod["spec"].get("containers") or ()), {})
                 statuses = pod.get("status", {}).get("containerStatuses") or [{}]
+                node_obj = self.cluster.store.peek(NODES, "", node) or {}
+                # What its configuration makes of its alerts, as the real image would (the image contracts).
+                degrades = frozenset(images.degradations(check, pod, node_obj)) if check else frozenset()
+                priority = images.falco_priority(check, pod, node_obj) if check else "debug"
                 falco.append(alerts.FalcoPod(node=node, pod_name=meta["name"], namespace=meta["namespace"], pod_uid=meta.get("uid", ""),
                                              container_id=statuses[0].get("containerID", ""), labels=dict(meta.get("labels") or {}),
-                                             image=container.get("image", "falcosecurity/falco")))
+                                             image=container.get("image", "falcosecurity/falco"), degrades=degrades,
+                                             minimum_priority=priority))
         generators = frozenset(p["spec"]["nodeName"] for p in pods if _has_label(p, GENERATOR_LABELS))
-        return falco, generators
+        priorities = {f.node: f.minimum_priority for f in falco}
+        loops: dict[str, alerts.GeneratorLoop] = {}
+        actors: dict[str, alerts.Workload] = {}
+        for pod in pods:
+            node = pod["spec"]["nodeName"]
+            if node in priorities and _has_label(pod, GENERATOR_LABELS):
+                actors[node] = _generator_workload(pod)
+                found = images.generator_loop(check, pod, self.cluster.store.peek(NODES, "", node) or {}, priorities[node]) if check else None
+                if found is not None:
+                    loops[node] = alerts.GeneratorLoop(per_hour=found[0], weights=found[1])
+        return falco, generators, loops, actors
 
     # -------------------------------------------------------------- the loop
     def tick(self, now: float | None = None) -> int:
@@ -509,9 +526,10 @@ class Stack:
             self.problems = problems
 
     def _deliver(self, now: float, problems: list[str]) -> int:
-        falco, generators = self._sources()
+        falco, generators, loops, actors = self._sources()
         if falco:
-            self.pending.extend(self.stream.alerts(falco, self._last, now, generators, self.config.alert_speed))
+            self.pending.extend(self.stream.alerts(falco, self._last, now, generators, self.config.alert_speed, loops=loops,
+                                                   generators=actors))
         self._last = now
         setup = self._fluentd_setup(problems)
         if setup is not None:
@@ -568,6 +586,20 @@ class Stack:
             "kibana": {"url": self.kibana_server.url, "version": self.kibana.version, "hooks": self.kibana_server.url + "/_localcluster"},
             "services": services,
         }
+
+
+def _generator_workload(pod: dict[str, Any]) -> alerts.Workload:
+    """The event-generator pod as Falco sees its processes: its pod and container, image and command line."""
+    meta = pod["metadata"]
+    container = next(iter(pod["spec"].get("containers") or ()), {})
+    status = next(iter((pod.get("status") or {}).get("containerStatuses") or ()), {})
+    image = alerts.qualified_image(container.get("image", "falcosecurity/event-generator"))
+    repository, _sep, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "latest")
+    args = [str(a) for a in container.get("args") or ()]
+    return alerts.Workload(pod_name=meta["name"], namespace=meta["namespace"], container_name=container.get("name", "event-generator"),
+                           image_repository=repository, image_tag=tag, container_id=status.get("containerID", "").split("://")[-1],
+                           process="event-generator", cmdline=" ".join(["event-generator"] + args), exepath="/bin/event-generator",
+                           pod_ip=(pod.get("status") or {}).get("podIP") or "10.244.0.10")
 
 
 def _reason(body: Any) -> str:

@@ -227,7 +227,7 @@ def fixture_proxied_kibana(localcluster):
     engine = localcluster.server.cluster.stack.kibana
     if engine.base_path != BP:
         apps = serve(localcluster, "logging", "Deployment", "kibana-logging", LABELS, {"name": "ui", "port": 5601},
-                     "docker.elastic.co/kibana/kibana:8.15.3",
+                     "stand-in.localcluster.test/kibana:8.15.3",
                      {"name": "kibana", "env": [{"name": "SERVER_BASEPATH", "value": BP}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}]})
         wait_for(lambda: apps.read_namespaced_deployment_status("kibana-logging", "logging").status.ready_replicas)
         wait_for(lambda: engine.base_path == BP)

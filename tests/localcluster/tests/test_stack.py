@@ -106,7 +106,7 @@ def test_alerts_arrive_from_ready_falco_pods_in_fluentd_shape(logging_stack):
     apps = client.AppsV1Api(api)
     stack = logging_stack.cluster.stack
     logging_stack.hook("settings", "POST", {"alert_speed": 3600})
-    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="falcosecurity/falco:0.41.3")
+    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="stand-in.localcluster.test/falco:0.41.3")
     falco["spec"]["template"]["spec"]["tolerations"] = [{"operator": "Exists"}]
     apps.create_namespaced_daemon_set(NS, falco)
     wait_for(lambda: ready(apps, "DaemonSet", "falco"))

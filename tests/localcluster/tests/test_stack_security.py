@@ -214,13 +214,13 @@ def ready(apps, kind: str, name: str) -> bool:
 
 def elasticsearch_statefulset() -> dict:
     labels = {"app.kubernetes.io/name": "elasticsearch", "app.kubernetes.io/instance": "elasticsearch-logging"}
-    sts = workload("StatefulSet", "elasticsearch-logging", labels, replicas=1, image="docker.elastic.co/elasticsearch/elasticsearch:8.15.0")
+    sts = workload("StatefulSet", "elasticsearch-logging", labels, replicas=1, image="stand-in.localcluster.test/elasticsearch:8.15.0")
     spec = sts["spec"]["template"]["spec"]
     spec["containers"][0].update(name="elasticsearch", env=[{"name": "ELASTIC_PASSWORD", "valueFrom": secret_ref("elasticsearch-logging-elastic")}],
                                  volumeMounts=[{"name": "config", "mountPath": "/usr/share/elasticsearch/config/elasticsearch.yml",
                                                 "subPath": "elasticsearch.yml"}])
     spec["volumes"] = [{"name": "config", "configMap": {"name": "elasticsearch-logging-config"}}]
-    spec["initContainers"] = [{"name": "file-realm", "image": "docker.elastic.co/elasticsearch/elasticsearch:8.15.0", "env": [
+    spec["initContainers"] = [{"name": "file-realm", "image": "stand-in.localcluster.test/elasticsearch:8.15.0", "env": [
         {"name": "FILE_REALM_USERS", "value": "KIBANA FLUENTD"},
         {"name": "KIBANA_USERNAME", "value": "seclog-kibana"}, {"name": "KIBANA_PASSWORD", "valueFrom": secret_ref("kibana-logging-credentials")},
         {"name": "KIBANA_ROLES", "value": "kibana_system"},
@@ -267,7 +267,7 @@ def test_stack_applies_the_elasticsearch_manifests(localcluster):
 
 
 def fluentd_daemonset() -> dict:
-    fluentd = workload("DaemonSet", "fluentd-es", {"app.kubernetes.io/name": "fluentd"}, image="fluent/fluentd-kubernetes-daemonset:v1.17")
+    fluentd = workload("DaemonSet", "fluentd-es", {"app.kubernetes.io/name": "fluentd"}, image="stand-in.localcluster.test/fluentd:v1.17")
     spec = fluentd["spec"]["template"]["spec"]
     spec["tolerations"] = [{"operator": "Exists"}]
     spec["containers"][0].update(name="fluentd", env=[
@@ -288,7 +288,7 @@ def test_fluentd_without_template_privilege_delivers_nothing(localcluster):
     put_config_map(core, "fluentd-es-config", {"fluent.conf": FLUENT_CONF, "index-template.json": json.dumps(INDEX_TEMPLATE)})
     localcluster.hook("settings", "POST", {"alert_speed": 3600})
     apps.create_namespaced_daemon_set(NS, fluentd_daemonset())
-    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="falcosecurity/falco:0.41.3")
+    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="stand-in.localcluster.test/falco:0.41.3")
     falco["spec"]["template"]["spec"]["tolerations"] = [{"operator": "Exists"}]
     apps.create_namespaced_daemon_set(NS, falco)
     wait_for(lambda: ready(apps, "DaemonSet", "falco") and ready(apps, "DaemonSet", "fluentd-es"))
@@ -329,7 +329,7 @@ def test_fluentd_installs_its_template_as_its_user_then_documents_land(localclus
 
 
 def kibana_deployment(username: str) -> dict:
-    kibana = workload("Deployment", "kibana-logging", {"app.kubernetes.io/name": "kibana"}, image="docker.elastic.co/kibana/kibana:8.15.0")
+    kibana = workload("Deployment", "kibana-logging", {"app.kubernetes.io/name": "kibana"}, image="stand-in.localcluster.test/kibana:8.15.0")
     kibana["spec"]["template"]["spec"]["containers"][0].update(name="kibana", env=[
         {"name": "ELASTICSEARCH_HOSTS", "value": "http://elasticsearch-logging:9200"},
         {"name": "ELASTICSEARCH_USERNAME", "value": username},

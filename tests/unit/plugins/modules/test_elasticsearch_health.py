@@ -27,7 +27,7 @@ HINT = "Give es_password of es_username: the efk role keeps elastic's in the Sec
 def elasticsearch(localcluster, namespace, memory="1Gi", service=True):
     """The Service (once) and the StatefulSet the efk role would create, each pod asking for ``memory``."""
     return serve(localcluster, namespace, "StatefulSet", NAME, LABELS, {"name": "http", "port": 9200},
-                 "docker.elastic.co/elasticsearch/elasticsearch:8.15.3",
+                 "stand-in.localcluster.test/elasticsearch:8.15.3",
                  {"name": "elasticsearch", "resources": {"requests": {"memory": memory}}}, service=service)
 
 

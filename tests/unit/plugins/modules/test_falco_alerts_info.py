@@ -70,9 +70,9 @@ def start_stack(localcluster):
     """Elasticsearch and Kibana as the efk role deploys them, and the role's index template; no Fluentd or Falco yet."""
     base_path = "/api/v1/namespaces/%s/services/%s/proxy" % (NS, KIBANA)
     apps = serve(localcluster, NS, "StatefulSet", ES, {"k8s-app": ES}, {"name": "http", "port": 9200},
-                 "docker.elastic.co/elasticsearch/elasticsearch:8.15.3", {"name": "elasticsearch"})
+                 "stand-in.localcluster.test/elasticsearch:8.15.3", {"name": "elasticsearch"})
     serve(localcluster, NS, "Deployment", KIBANA, {"k8s-app": KIBANA}, {"name": "ui", "port": 5601},
-          "docker.elastic.co/kibana/kibana:8.15.3",
+          "stand-in.localcluster.test/kibana:8.15.3",
           {"name": "kibana", "env": [{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}]})
     ready(lambda: apps.read_namespaced_stateful_set_status(ES, NS))
     ready(lambda: apps.read_namespaced_deployment_status(KIBANA, NS))
@@ -83,7 +83,7 @@ def start_stack(localcluster):
 def start_alerts(localcluster):
     """Fluentd and Falco on every node, and the event generator on one: alerts flow."""
     apps = client.AppsV1Api(localcluster.api_client())
-    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="falcosecurity/falco:0.41.3")
+    falco = workload("DaemonSet", "falco", {"app.kubernetes.io/name": "falco"}, image="stand-in.localcluster.test/falco:0.41.3")
     falco["spec"]["template"]["spec"]["tolerations"] = [{"operator": "Exists"}]
     apps.create_namespaced_daemon_set(NS, workload("DaemonSet", "fluentd-es", {"k8s-app": "fluentd-es"}))
     apps.create_namespaced_daemon_set(NS, falco)

@@ -23,6 +23,8 @@ from localcluster.pytest_plugin import serve, wait_for
 
 BOTH = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17"), ("1.30", "gke", "8")], indirect=True, ids=["kibana7", "kibana8"])
 KB8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True, ids=["kibana8"])
+# A workload that stands in for Kibana (no image contract applies to it).
+KIBANA_STAND_IN = "stand-in.localcluster.test/kibana:8.15.3"
 NAME = "kibana-logging"
 LABELS = {"app.kubernetes.io/name": "kibana", "app.kubernetes.io/instance": NAME}
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -37,10 +39,10 @@ def fixture_stack(localcluster):
     in logstash-* (what the broken-objects check reads the data view's fields from)."""
     es_apps = serve(localcluster, "logging", "StatefulSet", "elasticsearch-logging",
                     {"app.kubernetes.io/name": "elasticsearch", "app.kubernetes.io/instance": "elasticsearch-logging"},
-                    {"name": "http", "port": 9200}, "docker.elastic.co/elasticsearch/elasticsearch:8.15.3", {"name": "elasticsearch"})
+                    {"name": "http", "port": 9200}, "stand-in.localcluster.test/elasticsearch:8.15.3", {"name": "elasticsearch"})
     wait_for(lambda: es_apps.read_namespaced_stateful_set_status("elasticsearch-logging", "logging").status.ready_replicas)
     base_path = "/api/v1/namespaces/logging/services/%s/proxy" % NAME
-    apps = serve(localcluster, "logging", "Deployment", NAME, LABELS, {"name": "ui", "port": 5601}, "docker.elastic.co/kibana/kibana:8.15.3",
+    apps = serve(localcluster, "logging", "Deployment", NAME, LABELS, {"name": "ui", "port": 5601}, KIBANA_STAND_IN,
                  {"name": "kibana", "env": [{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}]})
     wait_for(lambda: apps.read_namespaced_deployment_status(NAME, "logging").status.ready_replicas)
     es = localcluster.server.cluster.stack.es

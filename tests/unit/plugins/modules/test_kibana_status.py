@@ -19,6 +19,8 @@ from localcluster.pytest_plugin import serve, wait_for
 
 KB8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
 KB7 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
+# A workload that stands in for Kibana (no image contract applies to it).
+KIBANA_STAND_IN = "stand-in.localcluster.test/kibana:8.15.3"
 NAME = "kibana-logging"
 LABELS = {"app.kubernetes.io/name": "kibana", "app.kubernetes.io/instance": NAME}
 HINT = "Give kibana_password of kibana_username: the efk role keeps elastic's in the Secret elasticsearch-logging-elastic"
@@ -29,7 +31,7 @@ FORBIDDEN_ELASTIC = ('[elasticsearch]: [config validation of [elasticsearch].use
 def kibana(localcluster, namespace, memory="1Gi", service=True, env=()):
     """The Namespace and Service (once) and the Deployment the efk role would create, served under the proxy path."""
     base_path = "/api/v1/namespaces/%s/services/%s/proxy" % (namespace, NAME)
-    return serve(localcluster, namespace, "Deployment", NAME, LABELS, {"name": "ui", "port": 5601}, "docker.elastic.co/kibana/kibana:8.15.3",
+    return serve(localcluster, namespace, "Deployment", NAME, LABELS, {"name": "ui", "port": 5601}, KIBANA_STAND_IN,
                  {"name": "kibana", "resources": {"requests": {"memory": memory}},
                   "env": [{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}] + list(env)},
                  service=service)
