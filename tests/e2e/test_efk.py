@@ -231,7 +231,7 @@ def test_a_1_8_cluster_gets_the_stack_through_api_version_patch(localcluster, pl
     ({"efk_elasticsearch_replicas": "2"}, "must be 1, or 3 or more"),
     ({"efk_elasticsearch_replicas": "3"}, "needs transport TLS: set efk_elasticsearch_tls_secret"),
     ({"efk_elasticsearch_memory": "4GB"}, "efk_elasticsearch_memory must be a whole number of Mi or Gi"),
-    ({"efk_elasticsearch_version": "latest"}, "efk_elasticsearch_version must look like 8.19.3"),
+    ({"efk_elasticsearch_version": "latest"}, "efk_elasticsearch_version must look like 8.19.10"),
     ({"efk_elasticsearch_http_tls": "true"}, "efk_elasticsearch_http_tls needs efk_elasticsearch_tls_secret"),
     ({"efk_state": "gone"}, "efk_state"),
 ])

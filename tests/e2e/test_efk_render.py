@@ -158,7 +158,7 @@ def test_elasticsearch_7_runs_without_security_and_fluentd_matches_its_major(ren
     assert config["xpack.security.enabled"] is False and config["discovery.seed_hosts"] == ["elasticsearch-logging-headless"]
     specs = _pod_specs(objects)
     assert [c["name"] for c in specs["StatefulSet/elasticsearch-logging"]["initContainers"]] == ["sysctl"]
-    assert specs["DaemonSet/fluentd-es"]["containers"][0]["image"].endswith("-debian-elasticsearch7-1")
+    assert specs["DaemonSet/fluentd-es"]["containers"][0]["image"].endswith("-debian-elasticsearch7-1.1")
     assert specs["Deployment/kibana-logging"]["containers"][0]["image"] == "docker.elastic.co/kibana/kibana:7.17.29"
     assert not [e for e in specs["DaemonSet/fluentd-es"]["containers"][0]["env"] if "PASSWORD" in e["name"]]
 

@@ -48,11 +48,17 @@ class TestModernEbpfFalco:
         assert ds.status.number_ready == ds.status.desired_number_scheduled == 3
         spec = _pod_spec(localcluster, "falco")
         container = spec["containers"][0]
+        # As the chart's least-privileged mode: four capabilities and AppArmor unconfined (the field on 1.30+).
         assert container["securityContext"] == {"privileged": False, "allowPrivilegeEscalation": False,
-                                                "capabilities": {"drop": ["ALL"], "add": MODERN_CAPS}}
+                                                "capabilities": {"drop": ["ALL"], "add": MODERN_CAPS},
+                                                "appArmorProfile": {"type": "Unconfined"}}
+        assert container["args"] == ["/usr/bin/falco", "-U"] and container["terminationMessagePolicy"] == "FallbackToLogsOnError"
         assert "initContainers" not in spec and spec["automountServiceAccountToken"] is False
         mounts = _mounts(container)
-        assert {"/host/proc", "/host/etc", "/run/containerd", "/etc/falco/rules.d"} <= set(mounts)
+        assert {"/host/proc", "/host/etc", "/sys/kernel", "/etc/falco/rules.d"} <= set(mounts)
+        # The nodes run containerd: its socket's directory, read-only, where the container plugin looks (HOST_ROOT=/host).
+        runtime = [m for m in container["volumeMounts"] if m["name"].startswith("runtime-")]
+        assert runtime == [{"name": "runtime-0", "mountPath": "/host/run/containerd", "readOnly": True}]
         assert not {"/host/dev", "/host/boot", "/host/lib/modules", "/host/usr"} & set(mounts)
         assert spec["tolerations"] == [{"operator": "Exists"}] and spec["priorityClassName"] == "seclog-falco"
         namespace = _core(localcluster).read_namespace("falco")
@@ -66,6 +72,7 @@ class TestModernEbpfFalco:
         assert config["json_output"] is True and config["json_include_output_property"] is True
         assert config["json_include_tags_property"] is True and config["stdout_output"] == {"enabled": True}
         assert config["priority"] == "notice" and config["engine"] == {"kind": "modern_ebpf"}
+        assert config["load_plugins"] == ["container"]
 
     def test_verify_sees_falco_on_every_node(self, localcluster, playbook):
         run = playbook("playbooks/verify.yml", localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false",
@@ -83,7 +90,7 @@ class TestModernEbpfFalco:
         assert run.rc == 0 and run.recap["changed"] == 1, run
         generator = _apps(localcluster).read_namespaced_deployment("falco-event-generator", "falco")
         assert generator.status.available_replicas == 1
-        assert generator.spec.template.spec.containers[0].args == ["run", "syscall", "--loop"]
+        assert generator.spec.template.spec.containers[0].args == ["run", "--all", "^syscall", "--loop"]
         run = playbook(SITE, localcluster.kubeconfig, falco_namespace="falco", **ONLY_FALCO)
         assert run.rc == 0 and run.recap["changed"] == 1, run
         assert not _apps(localcluster).list_namespaced_deployment("falco").items
@@ -114,6 +121,11 @@ def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localc
     assert localcluster.writes() == [], "a converged cluster sees no write, not even a no-op patch"
     from localcluster.pytest_plugin import wait_for  # pylint: disable=import-outside-toplevel
     wait_for(lambda: localcluster.cluster.stack.es.count("logstash-*", {"exists": {"field": "rule"}}) > 0, timeout=30)
+    # Every alert names the pod it is about (the container plugin reaches the runtime socket), the generator's among them.
+    docs = [h["_source"] for h in localcluster.cluster.stack.es.search("logstash-*", {"size": 500, "query": {"exists": {"field": "rule"}}})
+            ["hits"]["hits"]]
+    assert all(d["output_fields"]["k8s.pod.name"] for d in docs)
+    assert any(d["output_fields"]["k8s.pod.name"].startswith("falco-event-generator-") for d in docs)
     run = playbook(TEARDOWN, localcluster.kubeconfig)
     assert run.rc == 0, run
     labels = _core(localcluster).read_namespace("logging").metadata.labels
@@ -144,6 +156,17 @@ def test_kmod_on_container_optimized_os_stops_before_any_write(localcluster, pla
     assert run.rc != 0, run
     assert "Falco's kmod driver cannot run on 3 node(s)" in run.out and "falco_driver: modern_ebpf" in run.out
     assert localcluster.writes() == []
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "old-kernel", "8")], indirect=True)
+def test_falco_forced_onto_kernels_it_cannot_run_on_fails_naming_the_nodes_and_what_falco_said(localcluster, playbook):
+    # falco_driver_check: false skips the preflight's verdict; the containers then exit as Falco would, and the run says why.
+    run = playbook(SITE, localcluster.kubeconfig, **dict(ONLY_FALCO, falco_driver_check="false", falco_wait_timeout="10"))
+    assert run.rc != 0, run
+    assert "Falco pods not ready: node gke-seclog-legacy-pool-" in run.out
+    assert "CrashLoopBackOff back-off 10s restarting failed container=falco" in run.out
+    assert "it said: libpman: ring buffer map type is not supported (kernel 4.15.0-1027-gke)" in run.out
+    assert "Running the playbook again is safe" in run.out
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
@@ -199,7 +222,7 @@ def test_psp_on_a_cluster_without_podsecuritypolicy_is_refused_clearly(localclus
 @pytest.mark.parametrize("extra, message", [
     ({"falco_driver": "ebpf"}, "value of falco_driver must be one of: modern_ebpf, kmod, auto, got: ebpf"),
     ({"falco_minimum_priority": "loud"}, "falco_minimum_priority must be one of"),
-    ({"falco_version": "0.36.2"}, "older than 0.38"),
+    ({"falco_version": "0.41.3"}, "older than 0.42"),
 ])
 def test_bad_input_fails_clearly_before_any_write(localcluster, playbook, extra, message):
     localcluster.clear_requests()

@@ -44,7 +44,7 @@ class TestDashboards:
     """The whole site on one cluster per Kibana major, then the Kibana stage alone."""
 
     def test_site_creates_every_object_and_none_is_broken(self, localcluster, playbook):
-        version = "7.17.29" if localcluster.cluster.stack.config.profile == "7.17" else "8.19.3"
+        version = "7.17.29" if localcluster.cluster.stack.config.profile == "7.17" else "8.19.10"
         run = playbook(SITE, localcluster.kubeconfig, falco_efk_stage_prerequisites="false", falco_event_generator="true",
                        efk_wait_timeout="60", falco_wait_timeout="60", kibana_dashboards_wait_timeout="60", efk_elasticsearch_version=version)
         assert run.rc == 0, run
