@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 import yaml
 from kubernetes import client
+from tls import certificate_secret
 
 SITE = "playbooks/site.yml"
 TEARDOWN = "playbooks/teardown.yml"
@@ -240,3 +241,23 @@ def test_bad_input_fails_clearly_before_any_write(localcluster, playbook, extra,
     run = playbook(SITE, localcluster.kubeconfig, **FAST, **extra)
     assert run.rc != 0 and message in run.out, run
     assert localcluster.writes() == []
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+def test_http_tls_gets_ready_when_the_certificate_names_the_service_and_says_why_not_when_it_does_not(localcluster, playbook):
+    # The readiness probe verifies the certificate as Fluentd and Kibana do, for the Service's name (the names cert-manager
+    # is usually asked for); a certificate that names something else keeps Elasticsearch unready, the kubelet saying why.
+    tls = {"efk_elasticsearch_tls_secret": "es-certs", "efk_elasticsearch_http_tls": "true", "falco_efk_stage_falco": "false",
+           "falco_efk_stage_kibana_dashboards": "false", **FAST}
+    for namespace, names in (("logging", ["elasticsearch-logging.logging.svc"]), ("elsewhere", ["localhost"])):
+        _core(localcluster).create_namespace({"metadata": {"name": namespace}})
+        _core(localcluster).create_namespaced_secret(namespace, certificate_secret(namespace, names))
+    run = playbook(SITE, localcluster.kubeconfig, **tls)
+    assert run.rc == 0, run
+    assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 1
+    run = playbook(SITE, localcluster.kubeconfig, **dict(tls, efk_namespace="elsewhere", efk_wait_timeout="5"))
+    assert run.rc != 0 and "did not reach yellow" in run.out, run
+    events = _core(localcluster).list_namespaced_event("elsewhere").items
+    assert [e.message for e in events if e.reason == "Unhealthy"] == [
+        "Readiness probe failed: curl: (60) SSL: no alternative certificate subject name matches target host name "
+        "'elasticsearch-logging.elsewhere.svc'"]

@@ -1103,7 +1103,12 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         assert res is not None
         if res.kind != "Service":
             raise no_such_path()
-        name = req.name.partition(":")[0]  # services/<name>:<port>: one backend per service here
+        # services/[<scheme>:]<name>[:<port>] (utilnet.SplitSchemeNamePort): one backend per service here, and the pod side
+        # speaks plain HTTP whatever the scheme asks (TLS to the pod is not emulated).
+        parts = req.name.split(":")
+        if len(parts) > 3 or (len(parts) == 3 and parts[0] not in ("", "http", "https")):
+            raise bad_request(f'invalid service request "{req.name}"')
+        name = parts[1] if len(parts) == 3 else parts[0]
         service = self.cluster.store.peek(resources.storage_key("", "services"), req.namespace, name)
         if service is None:
             raise not_found("services", "", name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import yaml
 
 import contracts
 from contracts import Cluster, Node, core, elastic, fluentd, generator
+from tls import certificate_secret
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -73,24 +73,6 @@ PLAY = """- name: Render variant {name}
 """
 
 
-def _certificate_secret(namespace: str, names: list[str]) -> dict:
-    """A kubernetes.io/tls Secret as cert-manager makes it for the Service names (the user's efk_elasticsearch_tls_secret)."""
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
-    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False).sign(key, hashes.SHA256()))
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": "es-certs", "namespace": namespace},
-            "data": {k: base64.b64encode(v).decode() for k, v in (("ca.crt", pem), ("tls.crt", pem), ("tls.key", private))}}
-
-
 @pytest.fixture(name="rendered", scope="module")
 def rendered_fixture(tmp_path_factory):
     """{variant: [objects]} for every variant, rendered by the roles in one ansible-playbook run."""
@@ -114,7 +96,7 @@ def rendered_fixture(tmp_path_factory):
         if variables.get("efk_elasticsearch_tls_secret"):
             namespace = variables.get("efk_namespace", "logging")
             service = f"elasticsearch-logging.{namespace}.svc"
-            objects.append(_certificate_secret(namespace, [service, "elasticsearch-logging-headless." + namespace + ".svc"]))
+            objects.append(certificate_secret(namespace, [service, "elasticsearch-logging-headless." + namespace + ".svc"]))
         found[name] = objects
     return found
 
@@ -324,7 +306,7 @@ def test_a_probe_that_resolves_the_service_name_to_loopback_asks_for_the_name():
 
 
 def test_certificate_names_are_matched_as_tls_clients_match_them():
-    secret = _certificate_secret("ns", ["es.ns.svc", "*.es-headless.ns.svc"])
+    secret = certificate_secret("ns", ["es.ns.svc", "*.es-headless.ns.svc"])
     pem = base64.b64decode(secret["data"]["tls.crt"]).decode()
     assert elastic.certificate_matches(pem, "es.ns.svc") and elastic.certificate_matches(pem, "es-0.es-headless.ns.svc")
     assert not elastic.certificate_matches(pem, "127.0.0.1") and not elastic.certificate_matches(pem, "es.ns.svc.cluster.local")
