@@ -1736,7 +1736,7 @@ def _failed_start(tick: _Tick, pod: Obj, info_of: Any) -> bool:
     tick.emit(_status_action("pods", pod, _failed_status(tick, pod, info, outcome, status)))
     if outcome.effect == "refused":
         tick.emit(Action("create", "events", _meta(pod).get("namespace", ""), _event_name(pod),
-                         _event(tick, pod, outcome, "Failed", "Error: " + outcome.message.split(": ", 1)[-1])))
+                         _event(tick, pod, outcome, "Failed", "Error: " + outcome.message.removeprefix("CreateContainerConfigError: "))))
     return True
 
 
@@ -1778,7 +1778,8 @@ def _failed_status(tick: _Tick, pod: Obj, info: _NodeInfo, outcome: Outcome, sta
             item["started"] = False
         if name == outcome.container and init == in_init:
             if outcome.effect == "refused":
-                item["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": outcome.message}}
+                detail = outcome.message.removeprefix("CreateContainerConfigError: ")
+                item["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": detail}}
                 item["imageID"] = ""
                 return item
             cid = _runtime_prefix(tick) + _hex_id(f"{_key(pod)}/{name}/crash", 64)
