@@ -82,6 +82,17 @@ def tag_matches(pattern: str, tag: str) -> bool:
     return False
 
 
+def example_tags(pattern: str) -> list[str]:
+    """One tag each space-separated pattern matches (wildcards as "x", the first alternative of each {a,b})."""
+    return [re.sub(r"\{([^,}]*)[^}]*\}", r"\1", one).replace("**", "x").replace("*", "x") for one in pattern.split()]
+
+
+def dedot_filters(conf) -> list:
+    """fluent.conf's dedot filters that rename anything (de_dot not false, a separator without "." (else a ConfigError))."""
+    return [d for d, _p in conf.walk() if d.name == "filter" and d.params.get("@type") == "dedot"
+            and d.params.get("de_dot", "true") != "false" and "." not in d.params.get("de_dot_separator", "_")]
+
+
 def container_tag(pod: str, namespace: str, container: str) -> str:
     """The tag in_tail gives a container's log file with ``tag kubernetes.*``."""
     return f"kubernetes.var.log.containers.{pod}_{namespace}_{container}-{'0' * 64}.log"
@@ -177,6 +188,14 @@ class FluentdCheck:
         for directive in self._json_parsers():
             if tag_matches(directive.arg or "**", other) and not directive.params.get("hash_value_field"):
                 yield self.ctx.violation("json_lifted_for_falco_only")
+
+    def falco_fields_dedotted(self):
+        dedotted = [d.arg for d in dedot_filters(self.conf) if d.params.get("de_dot_nested") == "true"]
+        for parser in self._json_parsers():
+            for tag in example_tags(parser.arg or "**"):
+                if not any(tag_matches(other, tag) for other in dedotted):
+                    yield self.ctx.violation("falco_fields_dedotted")
+                    return
 
     def falco_time(self):
         for directive in self._json_parsers():

@@ -421,6 +421,18 @@ def _de_dot(labels: Mapping[str, Any]) -> Obj:
     return {key.replace(".", "_"): value for key, value in labels.items()}
 
 
+def dedot(value: Any, nested: bool = True) -> Any:
+    """A record after fluent-plugin-dedot_filter 1.0.0 (``de_dot_separator _``): the keys' dots become "_"; with
+    ``de_dot_nested true`` in nested hashes and hashes inside arrays too, else in the top-level keys only
+    (lunardial/fluent-plugin-dedot_filter lib/fluent/plugin/filter_dedot.rb). What the efk role's Fluentd does to Falco's
+    records: ``output_fields["k8s.pod.name"]`` is stored as ``output_fields.k8s_pod_name``."""
+    if isinstance(value, dict):
+        return {str(key).replace(".", "_"): (dedot(item) if nested else item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [dedot(item) if isinstance(item, dict) else item for item in value]
+    return value
+
+
 def render_output(template: str, values: Mapping[str, Any]) -> str:
     """Falco's text rendering of an output template: missing values print as ``<NA>``."""
     def one(match: re.Match) -> str:

@@ -1417,11 +1417,12 @@ class _Mapper:
                   f"Failed to parse value [{value}] as only [true] or [false] are allowed." if ftype == "boolean" else "Cannot parse value"}
         return self.error(reason, path, caused)
 
-    def error(self, reason: str, path: str, caused: dict[str, Any] | None = None) -> EsError:
-        """mapper_parsing_exception (7.17) / document_parsing_exception (8) with the JSON location 8.x adds."""
+    def error(self, reason: str, path: str, caused: dict[str, Any] | None = None, key: str | None = None) -> EsError:
+        """mapper_parsing_exception (7.17) / document_parsing_exception (8) with the JSON location 8.x adds (of ``key`` as the
+        document wrote it, by default the last part of ``path``)."""
         if self.profile == "7.17":
             return EsError(400, "mapper_parsing_exception", reason, caused_by=caused)
-        key = '"' + path.rsplit(".", 1)[-1] + '":'
+        key = '"' + (key or path.rsplit(".", 1)[-1]) + '":'
         col = self.compact.find(key)
         location = f"[1:{col + len(key) + 1 if col >= 0 else 1}] "
         return EsError(400, "document_parsing_exception", location + reason, caused_by=caused)
@@ -1441,14 +1442,15 @@ class _Mapper:
             node, node_dynamic, path = props, dynamic, prefix
             for part in parts[:-1]:
                 path = path + part + "."
-                node, node_dynamic = self._child_object(node, part, path[:-1], node_dynamic)
+                node, node_dynamic = self._child_object(node, part, path[:-1], node_dynamic, str(key))
                 if node is None:
                     break
             if node is None:
                 continue
-            self._value(node, parts[-1], value, path + parts[-1], node_dynamic)
+            self._value(node, parts[-1], value, path + parts[-1], node_dynamic, str(key))
 
-    def _child_object(self, props: dict[str, Any], name: str, path: str, dynamic: Any) -> tuple[dict[str, Any] | None, Any]:
+    def _child_object(self, props: dict[str, Any], name: str, path: str, dynamic: Any,
+                      field_name: str = "") -> tuple[dict[str, Any] | None, Any]:
         spec = props.get(name)
         if spec is None:
             if not self._may_add(path, dynamic):
@@ -1457,8 +1459,11 @@ class _Mapper:
             spec.pop("type", None) if spec.get("type") == "object" else None
             spec.setdefault("properties", {})
         if spec.get("type", "object") not in ("object", "nested"):
-            raise illegal_argument(f"Could not dynamically add mapping for field [{path}.x]. Existing mapping for [{path}] must be of type object "
-                                   f"but found [{spec.get('type')}].")
+            # DocumentParser: the key as the document wrote it, the existing field by its full path; mapper_parsing_exception
+            # (7.17), document_parsing_exception with the JSON location (8.x). The bulk item fails with a 400.
+            written = field_name or path.rsplit(".", 1)[-1] + ".x"
+            raise self.error(f"Could not dynamically add mapping for field [{written}]. Existing mapping for [{path}] "
+                             f"must be of type object but found [{spec.get('type')}].", path, key=written)
         return spec.setdefault("properties", {}), spec.get("dynamic", dynamic)
 
     def _may_add(self, path: str, dynamic: Any) -> bool:
@@ -1470,12 +1475,12 @@ class _Mapper:
                           f"mapping set to strict, dynamic introduction of [{leaf}] within [{parent or '_doc'}] is not allowed")
         return str(dynamic).lower() not in ("false", "runtime")
 
-    def _value(self, props: dict[str, Any], name: str, value: Any, path: str, dynamic: Any) -> None:
+    def _value(self, props: dict[str, Any], name: str, value: Any, path: str, dynamic: Any, written: str = "") -> None:
         if value is None:
             return
         if isinstance(value, list):
             for item in value:
-                self._value(props, name, item, path, dynamic)
+                self._value(props, name, item, path, dynamic, written)
             return
         spec = props.get(name)
         if isinstance(value, dict):
@@ -1495,7 +1500,8 @@ class _Mapper:
             return
         ftype = spec.get("type", "object")
         if ftype in ("object", "nested"):
-            raise self.error(f"object mapping for [{path}] tried to parse field [{name}] as object, but found a concrete value", path)
+            raise self.error(f"object mapping for [{path}] tried to parse field [{written or name}] as object, but found a concrete value", path,
+                             key=written or name)
         if spec.get("ignore_malformed"):
             return
         if ftype in NUMERIC_TYPES and _coerce(ftype, value) is None:
@@ -3051,12 +3057,32 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
         with self._lock:
             self._authorize_read(req, index or "_all", "indices:data/read/field_caps")
             names = self._resolve(index or "_all", req.query, req, "indices:data/read/field_caps")
+        # As FieldCapabilities: one entry per type; "indices" only when the field's type differs across indices,
+        # non_*_indices when searchable/aggregatable differ within a type, "unmapped" (include_unmapped) for indices without it.
+        per_index = {name: {f: c for f, c in self.field_caps(name).items() if any(fnmatch.fnmatchcase(f, p) for p in patterns)}
+                     for name in names}
+        unmapped = req.query.get("include_unmapped", "false") == "true"
         caps: dict[str, dict[str, Any]] = {}
-        for name in names:
-            for fname, cap in self.field_caps(name).items():
-                if any(fnmatch.fnmatchcase(fname, p) for p in patterns):
-                    caps.setdefault(fname, {})[cap["type"]] = {"type": cap["type"], "metadata_field": False, "searchable": cap["searchable"],
-                                                               "aggregatable": cap["aggregatable"]}
+        for fname in sorted({f for fields in per_index.values() for f in fields}):
+            by_type: dict[str, list[str]] = {}
+            for name in names:
+                cap = per_index[name].get(fname)
+                by_type.setdefault(cap["type"] if cap else "unmapped", []).append(name)
+            if not unmapped:
+                by_type.pop("unmapped", None)
+            entries: dict[str, Any] = {}
+            for ftype, indices in by_type.items():
+                caps_of = [per_index[n].get(fname) or {"searchable": False, "aggregatable": False} for n in indices]
+                entry = {"type": ftype, "metadata_field": False, "searchable": all(c["searchable"] for c in caps_of),
+                         "aggregatable": all(c["aggregatable"] for c in caps_of)}
+                if len(by_type) > 1:
+                    entry["indices"] = indices
+                for key in ("searchable", "aggregatable"):
+                    if any(c[key] for c in caps_of) and not entry[key] and ftype != "unmapped":
+                        entry[key] = False
+                        entry[f"non_{key}_indices"] = [n for n, c in zip(indices, caps_of) if not c[key]]
+                entries[ftype] = entry
+            caps[fname] = entries
         return 200, {"indices": names, "fields": caps}
 
     @_route("GET,POST", r"/(?:(?P<index>[^/_][^/]*|_all)/)?_refresh")

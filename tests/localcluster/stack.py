@@ -16,7 +16,8 @@ Configuration from manifests (the efk role's contract, /tmp/efk/contract.md whil
   ConfigMap volume, ELASTIC_PASSWORD (the bootstrap password, honoured once), and the file realm users written by the
   ``file-realm`` init container (FILE_REALM_USERS prefixes: P_USERNAME, P_PASSWORD, P_ROLES).
 - Fluentd (a DaemonSet with FLUENT_ELASTICSEARCH_USER or a ``config`` volume) talks to Elasticsearch through its REST handler
-  as its user: GET /, the index template named by fluent.conf, then _bulk. Without either it delivers in-process (old tests).
+  as its user: GET /, the index template named by fluent.conf, then _bulk (Falco's records de-dotted where fluent.conf has a
+  dedot filter for them). Without either it delivers in-process, as the efk role's Fluentd would (de-dotted).
 - Kibana checks its ELASTICSEARCH_USERNAME / ELASTICSEARCH_PASSWORD against Elasticsearch for its status.
 - Env values resolve through value / secretKeyRef / configMapKeyRef; what a kubelet would refuse (missing Secret, key,
   ConfigMap) is not applied and is listed in ``Stack.problems`` instead.
@@ -39,6 +40,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+import contracts
 
 from . import alerts, images, resources
 from .elasticsearch import Elasticsearch, ElasticsearchServer
@@ -224,6 +227,8 @@ class FluentdSetup:
     user: str | None = None
     password: str | None = None
     template: dict[str, Any] | None = None  # name, body, overwrite, legacy
+    # fluent.conf's dedot filters (tag pattern, de_dot_nested): the records they match reach Elasticsearch with "_" for ".".
+    dedot: list[tuple[str, bool]] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
 
     def key(self) -> str:
@@ -406,6 +411,8 @@ class Stack:
 
     @staticmethod
     def _fluentd_template(setup: FluentdSetup, data: dict[str, str]) -> None:
+        conf = contracts.fluentd.parse(data.get("fluent.conf") or "")
+        setup.dedot = [(d.arg, d.params.get("de_dot_nested") == "true") for d in contracts.fluentd.dedot_filters(conf)]
         wanted = fluent_conf_template(data.get("fluent.conf") or "")
         if wanted is None:
             return
@@ -463,7 +470,7 @@ class Stack:
         lines = []
         for doc in self.pending:
             lines.append(json.dumps({"index": {"_index": alerts.index_name(_epoch(doc))}}))
-            lines.append(json.dumps(doc))
+            lines.append(json.dumps(_through_dedot(doc, setup.dedot)))
         status, body = self._es_call(setup, "POST", "/_bulk", ("\n".join(lines) + "\n").encode())
         if status != 200:
             problems.append(f"fluentd: _bulk answered {status}: {_reason(body)}")
@@ -546,7 +553,7 @@ class Stack:
         for doc in self.pending:
             by_index.setdefault(alerts.index_name(_epoch(doc)), []).append(doc)
         for index, docs in by_index.items():
-            self.es.index_documents(index, docs)
+            self.es.index_documents(index, [alerts.dedot(doc) for doc in docs])  # as the efk role's fluent.conf stores Falco's records
         count, self.pending = len(self.pending), []
         self.delivered += count
         return count
@@ -586,6 +593,17 @@ class Stack:
             "kibana": {"url": self.kibana_server.url, "version": self.kibana.version, "hooks": self.kibana_server.url + "/_localcluster"},
             "services": services,
         }
+
+
+def _through_dedot(doc: dict[str, Any], filters: list[tuple[str, bool]]) -> dict[str, Any]:
+    """The document after the dedot filters whose pattern matches in_tail's tag for its container's log."""
+    meta = doc.get("kubernetes") or {}
+    tag = contracts.fluentd.container_tag(meta.get("pod_name", ""), meta.get("namespace_name", ""), meta.get("container_name", ""))
+    for pattern, nested in filters:
+        if contracts.fluentd.tag_matches(pattern, tag):
+            doc = alerts.dedot(doc, nested)
+    return doc
+
 
 
 def _generator_workload(pod: dict[str, Any]) -> alerts.Workload:

@@ -207,6 +207,9 @@ DEFECTS = [
     ("efk-8", _fluent_conf(lambda t: re.sub(r"<filter kubernetes\.var\.log\.containers\.[^>]*>", "<filter kubernetes.**>", t)),
      "json_lifted_for_falco_only", "1000-field limit"),
     ("efk-8", _kibana_without_heap, "heap", "OOMKilled"),
+    ("efk-8", _fluent_conf(lambda t: re.sub(r"<filter [^>]*>\n  @type dedot\n[^<]*</filter>\n", "", t)), "falco_fields_dedotted",
+     "container.image.repository"),
+    ("efk-8", _fluent_conf(lambda t: t.replace("  de_dot_nested true\n", "")), "falco_fields_dedotted", "de_dot_nested true"),
 ]
 
 
