@@ -1770,6 +1770,44 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
                     out[fname] = {"type": ftype, "searchable": searchable, "aggregatable": aggregatable}
         return out
 
+    def resolve_names(self, pattern: str) -> list[str]:
+        """The indices ``pattern`` names (missing ones ignored), as a search or _field_caps resolves it."""
+        with self._lock:
+            try:
+                return self._resolve(pattern, {"ignore_unavailable": "true"})
+            except EsError:
+                return []
+
+    def field_capabilities(self, names: list[str], patterns: list[str] | None = None, include_unmapped: bool = False) -> dict[str, Any]:
+        """The ``fields`` of a ``_field_caps`` answer over the indices ``names``, as FieldCapabilities builds it: one entry per
+        type; ``indices`` only when the field's type differs across indices; ``non_searchable_indices`` /
+        ``non_aggregatable_indices`` when those differ within a type; an ``unmapped`` entry (``include_unmapped``) for the
+        indices without the field."""
+        patterns = patterns or ["*"]
+        per_index = {name: {f: c for f, c in self.field_caps(name).items() if any(fnmatch.fnmatchcase(f, p) for p in patterns)}
+                     for name in names}
+        caps: dict[str, dict[str, Any]] = {}
+        for fname in sorted({f for fields in per_index.values() for f in fields}):
+            by_type: dict[str, list[str]] = {}
+            for name in names:
+                cap = per_index[name].get(fname)
+                by_type.setdefault(cap["type"] if cap else "unmapped", []).append(name)
+            if not include_unmapped:
+                by_type.pop("unmapped", None)
+            entries: dict[str, Any] = {}
+            for ftype, indices in by_type.items():
+                caps_of = [per_index[n].get(fname) or {"searchable": False, "aggregatable": False} for n in indices]
+                entry = {"type": ftype, "metadata_field": False, "searchable": all(c["searchable"] for c in caps_of),
+                         "aggregatable": all(c["aggregatable"] for c in caps_of)}
+                if len(by_type) > 1:
+                    entry["indices"] = indices
+                for key in ("searchable", "aggregatable"):
+                    if any(c[key] for c in caps_of) and not entry[key] and ftype != "unmapped":
+                        entry[f"non_{key}_indices"] = [n for n, c in zip(indices, caps_of) if not c[key]]
+                entries[ftype] = entry
+            caps[fname] = entries
+        return caps
+
     def authenticate(self, authorization_header: str | None) -> dict[str, Any] | None:
         """What ``GET /_security/_authenticate`` returns for these credentials; None when they do not authenticate."""
         if not self.security:
@@ -2269,6 +2307,11 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
             matched = [p for p in everything if evaluate(query, p[0], p[1])]
             env = _AggEnv(self.profile, now, everything, warnings, lambda p, b: self._hit(p, b, 1.0))
             aggs = body.get("aggs", body.get("aggregations"))
+            failures = self._failing_shards(aggs, names, everything, matched, env) if aggs else []
+            if failures:
+                failed = {f["index"] for f in failures}
+                matched = [p for p in matched if p[0].index.name not in failed]
+                env.background = [p for p in everything if p[0].index.name not in failed]
             aggregations = _aggregate(aggs, matched, env) if aggs else None
             if body.get("post_filter"):
                 matched = [p for p in matched if evaluate(body["post_filter"], p[0], p[1])]
@@ -2293,6 +2336,7 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
             total_count = len(matched)
             track = body.get("track_total_hits", MAX_RESULT_WINDOW)
             shard_count = sum(self._indices[n].shards() for n in names)
+            failed_count = sum(self._indices[f["index"]].shards() for f in failures)
         hits_obj: dict[str, Any] = {}
         if track is not False:
             limit = total_count if track is True else int(track)
@@ -2302,11 +2346,37 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
             hits_obj["total"] = total
         hits_obj["max_score"] = score if hits and score is not None else None
         hits_obj["hits"] = hits
-        result: dict[str, Any] = {"took": int((time.time() - started) * 1000), "timed_out": False,
-                                  "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0}, "hits": hits_obj}
+        shards: dict[str, Any] = {"total": shard_count, "successful": shard_count - failed_count, "skipped": 0, "failed": failed_count}
+        if failures:
+            shards["failures"] = failures
+        result: dict[str, Any] = {"took": int((time.time() - started) * 1000), "timed_out": False, "_shards": shards, "hits": hits_obj}
         if aggregations is not None:
             result["aggregations"] = aggregations
         return result
+
+    @staticmethod
+    def _failing_shards(aggs: dict[str, Any], names: list[str], everything: list[_Pair], matched: list[_Pair],
+                        env: _AggEnv) -> list[dict[str, Any]]:
+        """The indices whose shards fail the aggregations (a text field without fielddata, ...), as ``_shards.failures``.
+
+        As a search does: a shard that fails leaves its documents out and the answer is a 200 with the failures listed,
+        unless every shard failed (then the first failure is the answer, "all shards failed")."""
+        failures: list[dict[str, Any]] = []
+        first: EsError | None = None
+        for name in names:
+            own = [p for p in everything if p[0].index.name == name]
+            part = [p for p in matched if p[0].index.name == name] or own[:1]
+            try:
+                # Each shard aggregates its own documents, against its own background (significant_terms).
+                _aggregate(aggs, part, _AggEnv(env.profile, env.now_ms, own, [], env.hit_builder))
+            except EsError as err:
+                if err.etype != "search_phase_execution_exception" or not err.root_cause:
+                    raise
+                first = first or err
+                failures.append({"shard": 0, "index": name, "node": "localcluster-node-id", "reason": err.root_cause[0]})
+        if first is not None and len(failures) == len(names):
+            raise first
+        return failures
 
     # ------------------------------------------------------------------ REST
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> Response:
@@ -2981,6 +3051,41 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
             result["forced_refresh"] = True
         return self._doc_response(result)
 
+    @_route("POST", r"/_reindex")
+    def _rest_reindex(self, req: _Request) -> tuple[int, Any]:
+        """Copy the documents of ``source.index`` (matching ``source.query``) into ``dest.index`` under their ids, as the
+        reindex API does (the destination index is created by the first write, so index templates apply); ``failures``
+        lists the documents the destination's mapping refused."""
+        body = req.json(required=True)
+        source, dest = body.get("source") or {}, body.get("dest") or {}
+        if not source.get("index") or not dest.get("index"):
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: " + ("1: use _all if you really want to copy from all existing indexes;" if not source.get("index")
+                                                   else "1: index must be specified;"))
+        started = time.time()
+        with self._lock:
+            self._authorize_read(req, source["index"], "indices:data/read/search")
+            names = self._resolve(source["index"], {}, req)
+            self._authorize(req, "indices:data/write/index", [dest["index"]])
+            now = int(self.clock() * 1000)
+            pairs = [p for p in self._pairs(names, now) if evaluate(source.get("query"), p[0], p[1])]
+            created = updated = 0
+            failures = []
+            for ctx, doc in pairs:
+                try:
+                    result = self._write(dest["index"], doc.doc_id, copy.deepcopy(doc.source), dest.get("op_type", "index"))
+                except EsError as err:
+                    failures.append({"index": dest["index"], "id": doc.doc_id, "cause": err.cause(), "status": err.status})
+                    continue
+                created += result.get("result") == "created"
+                updated += result.get("result") == "updated"
+                del ctx
+            self._changed.notify_all()
+        return 200, {"took": int((time.time() - started) * 1000), "timed_out": False, "total": len(pairs), "updated": updated,
+                     "created": created, "deleted": 0, "batches": 1 if pairs else 0, "version_conflicts": 0, "noops": 0,
+                     "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0, "requests_per_second": -1.0,
+                     "throttled_until_millis": 0, "failures": failures}
+
     @_route("POST", r"/(?P<index>[^/_][^/]*)/_update/(?P<doc_id>[^/]+)")
     def _rest_update_doc(self, req: _Request, index: str, doc_id: str) -> tuple[int, Any]:
         body = req.json(required=True)
@@ -3057,32 +3162,8 @@ class Elasticsearch:  # pylint: disable=too-many-instance-attributes,too-many-pu
         with self._lock:
             self._authorize_read(req, index or "_all", "indices:data/read/field_caps")
             names = self._resolve(index or "_all", req.query, req, "indices:data/read/field_caps")
-        # As FieldCapabilities: one entry per type; "indices" only when the field's type differs across indices,
-        # non_*_indices when searchable/aggregatable differ within a type, "unmapped" (include_unmapped) for indices without it.
-        per_index = {name: {f: c for f, c in self.field_caps(name).items() if any(fnmatch.fnmatchcase(f, p) for p in patterns)}
-                     for name in names}
         unmapped = req.query.get("include_unmapped", "false") == "true"
-        caps: dict[str, dict[str, Any]] = {}
-        for fname in sorted({f for fields in per_index.values() for f in fields}):
-            by_type: dict[str, list[str]] = {}
-            for name in names:
-                cap = per_index[name].get(fname)
-                by_type.setdefault(cap["type"] if cap else "unmapped", []).append(name)
-            if not unmapped:
-                by_type.pop("unmapped", None)
-            entries: dict[str, Any] = {}
-            for ftype, indices in by_type.items():
-                caps_of = [per_index[n].get(fname) or {"searchable": False, "aggregatable": False} for n in indices]
-                entry = {"type": ftype, "metadata_field": False, "searchable": all(c["searchable"] for c in caps_of),
-                         "aggregatable": all(c["aggregatable"] for c in caps_of)}
-                if len(by_type) > 1:
-                    entry["indices"] = indices
-                for key in ("searchable", "aggregatable"):
-                    if any(c[key] for c in caps_of) and not entry[key] and ftype != "unmapped":
-                        entry[key] = False
-                        entry[f"non_{key}_indices"] = [n for n, c in zip(indices, caps_of) if not c[key]]
-                entries[ftype] = entry
-            caps[fname] = entries
+        caps = self.field_capabilities(names, patterns, unmapped)
         return 200, {"indices": names, "fields": caps}
 
     @_route("GET,POST", r"/(?:(?P<index>[^/_][^/]*|_all)/)?_refresh")

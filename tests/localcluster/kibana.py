@@ -74,6 +74,18 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
 }
 
+# The keys of a data view spec (POST /api/data_views/data_view and /api/index_patterns/index_pattern) every version takes.
+DATA_VIEW_SPEC_KEYS = ("title", "version", "id", "type", "timeFieldName", "sourceFilters", "fields", "typeMeta", "fieldFormats",
+                       "fieldAttrs", "allowNoIndex", "runtimeFieldMap")
+# The attributes Kibana 8.8+ accepts for these types (saved_search schema.ts SCHEMA_SEARCH_V8_8_0 and its model versions;
+# dashboard_saved_object/schema/v1 dashboardAttributesSchema, unknowns: forbid).
+STRICT_ATTRIBUTES = {
+    "search": frozenset({"title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart", "breakdownField",
+                         "kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore", "timeRange", "refreshInterval",
+                         "viewMode", "hideAggregatedPreview", "hits", "version", "sampleSize", "headerRowHeight", "visContext", "density"}),
+    "dashboard": frozenset({"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo", "refreshInterval",
+                            "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"}),
+}
 ICONS = {"index-pattern": "indexPatternApp", "search": "discoverApp", "visualization": "visualizeApp", "dashboard": "dashboardApp",
          "config": "advancedSettingsApp", "lens": "lensApp", "query": "discoverApp", "tag": "tag", "url": "link", "map": "gisApp"}
 # Only these reference types are checked on import (validate_references.ts, REF_TYPES_TO_VALIDATE).
@@ -313,12 +325,14 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
     def __init__(self, profile: str = "8", es: Any = None, security: bool | None = None, base_path: str = "",
                  rewrite_base_path: bool = False, name: str = "kibana", role_privileges: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.time, session_idle_timeout: float | None = _PROFILE_DEFAULT,
-                 same_site: str | None = None, secure_cookies: bool = False, restrict_internal_apis: bool = False) -> None:
+                 same_site: str | None = None, secure_cookies: bool = False, restrict_internal_apis: bool = False,
+                 version: str | None = None) -> None:
         if profile not in PROFILES:
             raise ValueError(f"unknown Kibana profile {profile!r}; known: {sorted(PROFILES)}")
         self.profile = profile
         self._p = PROFILES[profile]
-        self.version: str = self._p["version"]
+        # A release of the profile's major other than its default: the schemas follow it (data view name from 8.4, ...).
+        self.version: str = version or self._p["version"]
         self.es = es
         self.security = self._p["security"] if security is None else security
         self.base_path = base_path.rstrip("/")
@@ -477,17 +491,28 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
             return list(self._spaces)
 
     def field_specs(self, pattern: str) -> dict[str, dict[str, Any]]:
-        """A data view's field map for ``pattern`` as Kibana builds it from _field_caps (empty without es or indices)."""
-        caps = self.es.field_caps(pattern) if self.es is not None else {}
+        """A data view's field map for ``pattern`` as Kibana builds it from _field_caps (empty without es or indices).
+
+        As readFieldCapsResponse (elastic/kibana src/plugins/data_views/server/fetcher/lib/field_capabilities/
+        field_caps_response.ts): a field is searchable / aggregatable when any of its types is; it is a "conflict" only
+        when its types map to different Kibana types (keyword in one index and text in another are both "string")."""
+        names = self.es.resolve_names(pattern) if self.es is not None else []
+        caps = self.es.field_capabilities(names) if names else {}
         fields: dict[str, dict[str, Any]] = {}
-        for fname, cap in sorted(caps.items()):
-            es_type = cap.get("type", "unknown")
-            if es_type == "object":
+        for fname, by_type in sorted(caps.items()):
+            types = list(by_type)
+            if set(types) & {"object", "nested"}:
                 continue
-            fields[fname] = {"count": 0, "name": fname, "type": ES_TO_KBN_TYPE.get(es_type, "unknown"), "esTypes": [es_type],
-                             "scripted": False, "searchable": bool(cap.get("searchable")), "aggregatable": bool(cap.get("aggregatable")),
-                             "readFromDocValues": bool(cap.get("aggregatable")) and es_type not in ("text", "_source"),
-                             "shortDotsEnable": False, "isMapped": True}
+            searchable = any(c.get("searchable") or c.get("non_searchable_indices") for c in by_type.values())
+            aggregatable = any(c.get("aggregatable") or c.get("non_aggregatable_indices") for c in by_type.values())
+            kbn_types = {ES_TO_KBN_TYPE.get(t, "unknown") for t in types}
+            field = {"count": 0, "name": fname, "type": kbn_types.pop() if len(kbn_types) == 1 else "conflict", "esTypes": types,
+                     "scripted": False, "searchable": searchable, "aggregatable": aggregatable,
+                     "readFromDocValues": aggregatable and len(types) == 1 and types[0] not in ("text", "_source"),
+                     "shortDotsEnable": False, "isMapped": True}
+            if field["type"] == "conflict":
+                field["conflictDescriptions"] = {t: c.get("indices") for t, c in by_type.items()}
+            fields[fname] = field
         if fields:
             for meta, kbn_type, searchable, aggregatable in (("_id", "string", True, not self.is8), ("_index", "string", True, True),
                                                              ("_score", "number", False, False), ("_source", "_source", False, False)):
@@ -987,10 +1012,20 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         _check_keys(body, ("attributes", "migrationVersion", "coreMigrationVersion", "typeMigrationVersion", "references",
                            "initialNamespaces", "enforceRandomId"), "request body")
         _expect(body.get("attributes"), "object", "request body.attributes")
+        self._check_attributes(type_, body["attributes"])
         _check_references(body.get("references"), "request body.references")
         self._require(req, "all", "create", [type_])
         doc = self._write(req.space, type_, id_, body["attributes"], body.get("references"), overwrite)
         return self._json(self._raw_shape(doc, req.space))
+
+    def _check_attributes(self, type_: str, attributes: dict) -> None:
+        """Kibana 8.8+ validates a saved search's and a dashboard's attributes against their type's schema, unknown keys refused."""
+        allowed = STRICT_ATTRIBUTES.get(type_)
+        if allowed is None or _version_tuple(self.version) < (8, 8):
+            return
+        for key in attributes:
+            if key not in allowed:
+                raise _bad_request(f"[attributes.{key}]: definition for this key is missing")
 
     def _so_update(self, req: _Request, type_: str, id_: str) -> Response:
         body = req.json()
@@ -1345,6 +1380,9 @@ class Kibana:  # pylint: disable=too-many-instance-attributes,too-many-public-me
         _expect(spec.get("title"), "string", f"request body.{key}.title")
         if not spec["title"]:
             raise _bad_request(f"[request body.{key}.title]: value has length [0] but it must have a minimum length of [1].")
+        # dataViewSpecSchema (src/plugins/data_views/server/rest_api_routes/util/schemas.ts): no unknown keys; name since 8.4.
+        allowed = DATA_VIEW_SPEC_KEYS + (("name", "namespaces", "allowHidden") if _version_tuple(self.version) >= (8, 4) else ())
+        _check_keys(spec, allowed, f"request body.{key}")
         for opt, kind in (("id", "string"), ("name", "string"), ("timeFieldName", "string"), ("allowNoIndex", "boolean")):
             _expect(spec.get(opt), kind, f"request body.{key}.{opt}", required=False)
         # 8.x looks for a duplicate by name (falling back to title); 7.17 by title.
@@ -1617,6 +1655,99 @@ def broken_objects(kibana: Kibana, space: str = "default") -> list[dict[str, str
                 if isinstance(pair, list) and pair and pair[0] not in ("_score", "_doc") and pair[0] not in fields:
                     report(obj, f"sort on field {pair[0]} missing from data view {title}")
     return problems
+
+
+# ----------------------------------------------------------------------------------------- rendering a visualization
+_KQL_CLAUSE = re.compile(r'^(not\s+)?([A-Za-z0-9_@.\[\]-]+)\s*:\s*(\*|"[^"]*"|[^\s"()]+)$')
+# Kibana's date histogram intervals as the request it sends names them (useNormalizedEsInterval: one calendar unit).
+_ES_INTERVALS = {"ms": ("fixed_interval", "1ms"), "s": ("calendar_interval", "1s"), "m": ("calendar_interval", "1m"),
+                 "h": ("calendar_interval", "1h"), "d": ("calendar_interval", "1d"), "w": ("calendar_interval", "1w"),
+                 "M": ("calendar_interval", "1M"), "y": ("calendar_interval", "1y"), "auto": ("fixed_interval", "30s")}
+
+
+def kql_to_dsl(query: str) -> dict[str, Any]:
+    """The Elasticsearch query Kibana sends for a KQL query of ``field: value`` / ``field: *`` clauses joined by one of
+    ``and`` / ``or`` (optionally ``not``), as @kbn/es-query's toElasticsearchQuery writes them; raises ValueError for
+    anything else (the emulator translates what the collection's searches use, not all of KQL)."""
+    text = (query or "").strip()
+    if not text:
+        return {"match_all": {}}
+    joiners = {j for j in ("and", "or") if re.search(rf"\s{j}\s", text, re.IGNORECASE)}
+    if len(joiners) > 1 or "(" in text:
+        raise ValueError(f"KQL the local Kibana does not translate: {query!r}")
+    joiner = joiners.pop() if joiners else "and"
+    clauses = []
+    for part in re.split(rf"\s{joiner}\s", text, flags=re.IGNORECASE):
+        match = _KQL_CLAUSE.match(part.strip())
+        if not match:
+            raise ValueError(f"KQL the local Kibana does not translate: {query!r}")
+        negate, field_name, value = match.groups()
+        inner = {"exists": {"field": field_name}} if value == "*" else \
+            {"match_phrase" if value.startswith('"') else "match": {field_name: value.strip('"')}}
+        clause = {"bool": {"should": [inner], "minimum_should_match": 1}}
+        clauses.append({"bool": {"must_not": clause}} if negate else clause)
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"bool": {"filter": clauses}} if joiner == "and" else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def visualization_request(kibana: Kibana, vis_id: str, space: str = "default",
+                          time_range: tuple[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+    """(index pattern, search body) Kibana sends to render an aggregation-based visualization: its saved search's query
+    and its own, the time range on the data view's time field, and its bucket aggregation as AggConfigs writes it
+    (terms ordered by count, significant_terms, date_histogram per interval); the count metric is each bucket's
+    doc_count. Raises ValueError when the visualization cannot be rendered."""
+    by_key = {(o["type"], o["id"]): o for o in kibana.objects(space)}
+    vis = by_key.get(("visualization", vis_id))
+    if vis is None:
+        raise ValueError(f"no visualization {vis_id}")
+    queries, view, current = [], None, vis
+    for _depth in range(3):
+        parsed = _json_attributes(current)[0]
+        source = parsed.get("kibanaSavedObjectMeta.searchSourceJSON") or {}
+        if (source.get("query") or {}).get("query"):
+            if source["query"].get("language", "kuery") != "kuery":
+                raise ValueError(f"{current['type']}/{current['id']}: only KQL queries are rendered here")
+            queries.append(kql_to_dsl(source["query"]["query"]))
+        refs = {r.get("name"): r for r in current.get("references") or []}
+        if source.get("indexRefName"):
+            ref = refs.get(source["indexRefName"]) or {}
+            view = by_key.get(("index-pattern", ref.get("id")))
+            break
+        search_ref = refs.get((current.get("attributes") or {}).get("savedSearchRefName")) or {}
+        current = by_key.get(("search", search_ref.get("id")))
+        if current is None:
+            break
+    if view is None:
+        raise ValueError(f"visualization/{vis_id}: no data view")
+    attrs = view.get("attributes") or {}
+    filters = list(queries)
+    if time_range and attrs.get("timeFieldName"):
+        filters.append({"range": {attrs["timeFieldName"]: {"gte": time_range[0], "lte": time_range[1], "format": "strict_date_optional_time"}}})
+    aggs: dict[str, Any] = {}
+    for agg in (_json_attributes(vis)[0].get("visState") or {}).get("aggs") or []:
+        params = agg.get("params") or {}
+        if agg.get("type") == "count":
+            continue
+        if agg.get("type") == "terms":
+            order_key = "_count" if str(params.get("orderBy", "1")) == "1" else "_key"
+            aggs[agg["id"]] = {"terms": {"field": params["field"], "size": params.get("size", 5), "order": {order_key: params.get("order", "desc")}}}
+        elif agg.get("type") == "significant_terms":
+            aggs[agg["id"]] = {"significant_terms": {"field": params["field"], "size": params.get("size", 5)}}
+        elif agg.get("type") == "date_histogram":
+            key, value = _ES_INTERVALS[params.get("interval", "auto")]
+            aggs[agg["id"]] = {"date_histogram": {"field": params["field"], key: value, "min_doc_count": params.get("min_doc_count", 1),
+                                                  "time_zone": "UTC"}}
+        else:
+            raise ValueError(f"visualization/{vis_id}: aggregation {agg.get('type')} is not rendered here")
+    return attrs.get("title", ""), {"size": 0, "track_total_hits": True, "query": {"bool": {"must": [], "filter": filters}}, "aggs": aggs}
+
+
+def run_visualization(kibana: Kibana, vis_id: str, space: str = "default", time_range: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Elasticsearch's answer to the search that renders the visualization (``_shards.failures`` when some indices failed,
+    as Kibana shows them beside partial data); raises EsError when Elasticsearch refuses it whole."""
+    pattern, body = visualization_request(kibana, vis_id, space, time_range)
+    return kibana.es.search(pattern, body)
 
 
 def _loads_or(value: Any, default: Any) -> Any:

@@ -80,6 +80,7 @@ class Request:
     name: str = ""
     subresource: str = ""
     rest: str = ""  # what follows a proxy subresource
+    raw_query: str = ""  # the query string as sent (the service proxy forwards it as it is, repeated parameters too)
     verb: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -398,7 +399,8 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             if fault is not None:
                 self._fault(fault)
                 return
-            self._req = Request(self.command, parsed.path, query, user, body, (self.headers.get("Content-Type") or "").split(";")[0].strip())
+            self._req = Request(self.command, parsed.path, query, user, body, (self.headers.get("Content-Type") or "").split(";")[0].strip(),
+                                raw_query=parsed.query)
             self._route(self._req)
         except ApiError as err:
             self._send_error(err, {"Retry-After": "1"} if err.code == 429 else None)
@@ -1117,7 +1119,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{req.name}"')
         target = urllib.parse.urlsplit(backend)
         path = "/" + req.rest
-        query = urllib.parse.urlencode(req.query)
+        query = req.raw_query or urllib.parse.urlencode(req.query)
         conn_cls = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
         kwargs: dict[str, Any] = {"timeout": 60}
         if target.scheme == "https":

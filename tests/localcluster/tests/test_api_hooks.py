@@ -83,6 +83,9 @@ def test_service_proxy_forwards_to_ready_endpoints_without_the_callers_token(loc
             time.sleep(0.05)
         code, body, _unused = localcluster.http("GET", path + "?pretty=true")
         assert code == 200 and body == "path=/api/status?pretty=true auth=None"
+        # The query goes on as it came, a repeated parameter too (Kibana's _find takes fields=title&fields=name).
+        code, body, _unused = localcluster.http("GET", path + "?fields=title&fields=name&type=index-pattern")
+        assert code == 200 and body == "path=/api/status?fields=title&fields=name&type=index-pattern auth=None"
         assert localcluster.http("GET", path, restricted=True)[0] == 403
     finally:
         backend.shutdown()

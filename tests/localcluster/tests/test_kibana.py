@@ -47,6 +47,14 @@ class FakeEs:
         """Fields for logstash-*, nothing for other patterns."""
         return dict(self.fields) if pattern.startswith("logstash") else {}
 
+    def resolve_names(self, pattern: str) -> list[str]:
+        """One index for logstash-*, none for other patterns."""
+        return ["logstash-1"] if pattern.startswith("logstash") else []
+
+    def field_capabilities(self, names: list[str]) -> dict[str, dict]:
+        """_field_caps' fields, one type each."""
+        return {name: {cap["type"]: {"metadata_field": False, **cap}} for name, cap in self.fields.items()} if names else {}
+
     def authenticate(self, header: str) -> dict | None:
         """The user behind a header, or None."""
         return self.users.get(header)
@@ -513,6 +521,34 @@ def test_817_serves_index_patterns_api_but_not_data_views():
     assert call(kibana, "POST", "/api/index_patterns/index_pattern", {"index_pattern": {"title": "logstash-*"}})[1]["message"] == \
         "Duplicate index pattern: logstash-*"
     assert call(kibana, "GET", "/api/data_views")[0] == 404
+
+
+@pytest.mark.parametrize("version,name_taken", [("8.3.3", False), ("8.4.0", True), ("8.19.10", True)])
+def test_a_data_view_name_is_refused_before_8_4(version, name_taken):
+    """dataViewSpecSchema (src/plugins/data_views/server/rest_api_routes/util/schemas.ts) knows name since 8.4, refuses unknown keys."""
+    kibana = make("8", version=version)
+    code, body = call(kibana, "POST", "/api/data_views/data_view", {"data_view": {"id": "a", "title": "logstash-*", "name": "Logs"}})
+    if name_taken:
+        assert code == 200 and body["data_view"]["name"] == "Logs"
+    else:
+        assert (code, body["message"]) == (400, "[request body.data_view.name]: definition for this key is missing")
+        assert kibana.objects() == []
+        assert call(kibana, "POST", "/api/data_views/data_view", {"data_view": {"id": "a", "title": "logstash-*"}})[0] == 200
+    assert call(kibana, "POST", "/api/data_views/data_view", {"data_view": {"id": "b", "title": "x-*", "colour": "red"}})[1]["message"] \
+        == "[request body.data_view.colour]: definition for this key is missing"
+
+
+@pytest.mark.parametrize("version,strict", [("7.17.29", False), ("8.7.1", False), ("8.8.0", True), ("8.19.10", True)])
+@pytest.mark.parametrize("type_", ["search", "dashboard"])
+def test_search_and_dashboard_attributes_are_strict_from_8_8(version, strict, type_):
+    """Saved searches and dashboards validate their attributes from 8.8 (saved_search schema.ts, dashboard schema v1)."""
+    kibana = make("7.17" if version.startswith("7") else "8", version=version)
+    code, body = call(kibana, "POST", "/api/saved_objects/%s/x" % type_, {"attributes": {"title": "T", "colour": "red"}})
+    if strict:
+        assert (code, body["message"]) == (400, "[attributes.colour]: definition for this key is missing")
+    else:
+        assert code == 200
+    assert call(kibana, "POST", "/api/saved_objects/%s/y" % type_, {"attributes": {"title": "T", "description": ""}})[0] == 200
 
 
 def test_data_view_title_is_required():
