@@ -125,12 +125,21 @@ def join_url(base, path, query=None):
     return url
 
 
+def query_pairs(query):
+    """A query as (name, value) pairs, from a dict or list of pairs: booleans as true/false, None values left out, a list
+    value as the parameter repeated (``fields=title&fields=name``, as Kibana's and Elasticsearch's array parameters take it)."""
+    pairs = sorted(query.items()) if isinstance(query, dict) else list(query or ())
+    out = []
+    for name, value in pairs:
+        for item in (value if isinstance(value, (list, tuple)) else [value]):
+            if item is not None:
+                out.append((name, str(item).lower() if isinstance(item, bool) else item))
+    return out
+
+
 def encode_query(query):
-    """A query string from a dict or list of pairs; booleans as true/false, None values left out."""
-    if not query:
-        return ""
-    pairs = sorted(query.items()) if isinstance(query, dict) else list(query)
-    return urlencode([(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs if v is not None])
+    """A query string (see ``query_pairs``)."""
+    return urlencode(query_pairs(query))
 
 
 def display_url(url):
@@ -335,8 +344,7 @@ class ServiceProxyTransport:
                 body = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
             except ValueError:
                 content_type = content_type or "text/plain"
-        pairs = sorted(query.items()) if isinstance(query, dict) else list(query or ())
-        pairs = [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs if v is not None]
+        pairs = query_pairs(query)
         self.cluster.requests += 1
         try:
             answer = self.cluster.client.request(method, self.prefix + "/" + (path or "").lstrip("/"), body=body, serialize=False,

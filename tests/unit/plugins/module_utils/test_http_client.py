@@ -426,3 +426,13 @@ def test_a_session_is_used_on_the_proxy_route_only_and_then_without_warning():
     keyed = http.connect(module, namespace="logging", service="kibana-logging", port=5601, api_key="a2V5OnNlY3JldA==",
                          cluster=object, session=None)
     assert keyed.session is None and len(module.warnings) == 1 and "a2V5OnNlY3JldA==" not in module.warnings[0]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ({"type": "index-pattern", "fields": ["title", "name"]}, "fields=title&fields=name&type=index-pattern"),
+    ({"overwrite": True, "skip": None}, "overwrite=true"),
+    ([("q", "a b"), ("q", "c")], "q=a+b&q=c"),
+])
+def test_a_list_value_repeats_its_parameter(query, expected):
+    """Kibana's _find takes fields=title&fields=name; a list written as one string names no field at all."""
+    assert http.encode_query(query) == expected
