@@ -9,16 +9,21 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.seclog.falco_efk.plugins.module_utils.saved_objects import SavedObjectError, build_all, dialect, validate_spec
+from ansible_collections.seclog.falco_efk.plugins.module_utils.saved_objects import (
+    SavedObjectError, build_all, dialect, validate_spec, with_fields)
 
 
-def kibana_objects(spec, version):
-    """Build every object of ``spec`` in the shape Kibana ``version`` stores; a clear error names each bad item."""
+def kibana_objects(spec, version, fields=None):
+    """Build every object of ``spec`` in the shape Kibana ``version`` stores; a clear error names each bad item.
+
+    ``fields`` maps a visualization's field to the one to aggregate on (``rule`` -> ``rule.keyword`` where Elasticsearch
+    mapped it dynamically), as falco_alerts_info's ``resolved_fields`` says.
+    """
     problems = validate_spec(spec)
     if problems:
         raise AnsibleFilterError("The Kibana dashboard spec has %d problem(s): %s" % (len(problems), " ".join(problems)))
     try:
-        return build_all(spec, dialect(str(version)))
+        return build_all(with_fields(spec, fields or {}), dialect(str(version)))
     except SavedObjectError as exc:
         raise AnsibleFilterError("Cannot build the Kibana objects: %s" % exc)
 

@@ -63,7 +63,7 @@ def describe_health(health):
 # Falco's own lines as Fluentd stores them: the falco container's log, with the JSON alert's keys lifted to the top.
 FALCO_ALERTS_QUERY = {"bool": {"filter": [{"term": {"kubernetes.container_name": "falco"}}, {"exists": {"field": "rule"}}]}}
 # What the runbook's dashboard counts by, as the efk role's index template maps them (keyword, no .keyword sub-field).
-ALERT_FIELDS = {"rule": "rule", "priority": "priority", "node": "kubernetes.host", "pod": "output_fields.k8s.pod.name"}
+ALERT_FIELDS = {"rule": "rule", "priority": "priority", "node": "kubernetes.host", "pod": "output_fields.k8s_pod_name"}
 # Elasticsearch date math units (y M w d h H m s), one amount: 15m, 2h, 1d.
 SINCE_UNITS = "yMwdhHms"
 TEXT_FIELD_MARKERS = ("Text fields are not optimised", "Fielddata is disabled on text fields")
@@ -109,6 +109,17 @@ def searched_shards(body):
     return int((shards or {}).get("total") or 0)
 
 
+def shard_failures(body):
+    """``<index>: <reason>`` for each shard a search answer says failed (it answered with the other shards' results)."""
+    shards = (body or {}).get("_shards") if isinstance(body, dict) else None
+    out = []
+    for failure in (shards or {}).get("failures") or ():
+        if isinstance(failure, dict):
+            reason = failure.get("reason") or {}
+            out.append("%s: %s" % (failure.get("index", "?"), reason.get("reason", reason) if isinstance(reason, dict) else reason))
+    return sorted(set(out))
+
+
 def text_field_error(message):
     """Whether Elasticsearch refused an aggregation because the field is ``text`` (no doc values)."""
     return any(marker in (message or "") for marker in TEXT_FIELD_MARKERS)
@@ -130,3 +141,70 @@ def console_proxy_status(status, headers):
         return int(found) if found else status
     except ValueError:
         return status
+
+
+# ---------------------------------------------------------------------------------------------- fields the dashboard aggregates on
+def _coverage(entries, index):
+    """Whether a field's ``_field_caps`` entries say it is aggregatable in ``index``."""
+    for ftype, entry in (entries or {}).items():
+        if ftype == "unmapped" or not isinstance(entry, dict):
+            continue
+        inside = entry.get("indices") is None or index in entry["indices"]
+        if inside and (entry.get("aggregatable") or (entry.get("non_aggregatable_indices") and index not in entry["non_aggregatable_indices"])):
+            return True
+    return False
+
+
+def _everywhere(entries):
+    """Whether a field is aggregatable, with one type, in every index (no unmapped ones)."""
+    return (len(entries or {}) == 1 and "unmapped" not in entries
+            and all(e.get("aggregatable") and not e.get("non_aggregatable_indices") for e in entries.values()))
+
+
+def _types(entries):
+    return ", ".join("%s in %s" % (ftype, ", ".join(e.get("indices") or ["every index"]))
+                     for ftype, e in sorted((entries or {}).items()) if ftype != "unmapped")
+
+
+def resolve_fields(caps, wanted, index):
+    """The field to aggregate on for each of ``wanted``, from a ``_field_caps`` answer (``include_unmapped``) over ``index``.
+
+    A field the efk role's index template maps as keyword is used as it is; one Elasticsearch mapped dynamically (text
+    with a ``.keyword`` sub-field, as the 2018 setup or a Fluentd that wrote first left it) through its ``.keyword``.
+    Returns ``(resolved, problems, mixed)``: ``resolved`` maps each wanted field to the one to use; ``problems`` names
+    the fields neither way aggregates; ``mixed`` names fields whose mapping differs across indices (the one aggregatable
+    in the newest index is used: older indices then drop out of the dashboard until they are reindexed or age out).
+    """
+    fields = (caps or {}).get("fields") or {}
+    indices = sorted((caps or {}).get("indices") or [])
+    newest = indices[-1] if indices else None
+    resolved, problems, mixed = {}, [], []
+    for field in wanted:
+        candidates = [field, field + ".keyword"] if not field.endswith(".keyword") else [field]
+        whole = [name for name in candidates if _everywhere(fields.get(name))]
+        if whole:
+            resolved[field] = whole[0]
+            continue
+        recent = [name for name in candidates if newest and _coverage(fields.get(name), newest)]
+        if recent:
+            resolved[field] = recent[0]
+            mixed.append("%s is mapped differently across the %s indices: %s%s. The dashboard uses %s, aggregatable in %s, the "
+                         "newest; the alerts of the indices where it is not are left out (Kibana reports their shards as failed). "
+                         "Reindex the older indices into the index template's mapping (POST _reindex into a new %s index, then "
+                         "delete the old one), or wait until they age out: Fluentd writes a new index each day." % (
+                             field, index, _types(fields.get(field)),
+                             " (%s: %s)" % (field + ".keyword", _types(fields.get(field + ".keyword"))) if fields.get(field + ".keyword") else "",
+                             recent[0], newest, index))
+            continue
+        seen = _types(fields.get(field)) or "not mapped"
+        problems.append("%s: neither %s nor %s.keyword can be aggregated in %s (%s: %s). Map it as keyword (the efk role's index "
+                        "template does), or point the visualization at a field that is." % (field, field, field, index, field, seen))
+    return resolved, problems, mixed
+
+
+def field_caps_query(wanted):
+    """The query of ``GET <index>/_field_caps`` for ``wanted`` fields and their ``.keyword`` sub-fields."""
+    names = []
+    for field in wanted:
+        names.extend([field] if field.endswith(".keyword") else [field, field + ".keyword"])
+    return {"fields": ",".join(names), "include_unmapped": "true", "ignore_unavailable": "true", "allow_no_indices": "true"}

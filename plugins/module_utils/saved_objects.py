@@ -9,10 +9,7 @@ aggregation-based visualizations and a dashboard holding them and the search. Th
 write the same objects with fixed ids, each as ``{"type", "id", "attributes", "references"}``,
 in the shape one Kibana major (the *dialect*) stores:
 
-- ``"6"`` (best effort): no references; ``searchSourceJSON.index`` holds the index pattern id, a
-  visualization on a saved search names it in ``savedSearchId``, dashboard panels carry ``id``
-  and ``type``.
-- ``"7"`` (7.x, shaped as 7.17 stores them): ``references``, with ``indexRefName`` in
+- ``"7"`` (7.17): ``references``, with ``indexRefName`` in
   ``searchSourceJSON``, ``savedSearchRefName`` on visualizations and ``panelRefName`` on panels.
 - ``"8"`` (8.x and 9.x): as 7, with the pie legend as ``legendDisplay`` (8.1's pie migration) and
   the data view ``name``. Panel references keep 7's unprefixed ``panel_N`` names, which 8.x
@@ -36,10 +33,10 @@ import copy
 import json
 import re
 
-DIALECTS = ("6", "7", "8")
+DIALECTS = ("7", "8")
 DEFAULT_DIALECT = "8"
 # The Kibana version each dialect's shapes follow; written as a dashboard panel's "version".
-SHAPE_VERSIONS = {"6": "6.8.0", "7": "7.17.0", "8": "8.15.0"}
+SHAPE_VERSIONS = {"7": "7.17.0", "8": "8.15.0"}
 
 TIME_KINDS = ("area", "histogram", "line")
 TERMS_KINDS = ("pie", "table")
@@ -87,8 +84,10 @@ DEFAULT_SPEC = {
          "size": 20},
         {"id": ID_PREFIX + "nodes-table", "title": "Falco alerts by Kubernetes node", "kind": "table",
          "field": "kubernetes.host", "size": 20},
+        # The runbook's pod table: significant terms, the pods that stand out among Falco's alerts. Falco's field
+        # k8s.pod.name, with its dots as "_" (the efk role's Fluentd de-dots output_fields, see the index template).
         {"id": ID_PREFIX + "pods-table", "title": "Falco alerts by Kubernetes pod", "kind": "table",
-         "field": "output_fields.k8s.pod.name", "size": 20},
+         "field": "output_fields.k8s_pod_name", "size": 20, "agg": "significant_terms"},
     ],
     "dashboard": {"id": ID_PREFIX + "dashboard", "title": "Falco security events"},
 }
@@ -109,17 +108,19 @@ class SavedObjectError(ValueError):
 # Dialect
 # --------------------------------------------------------------------------------------------
 def dialect(version_string):
-    """Return the dialect ("6", "7" or "8") for a Kibana version string ("7.17.25", "v8.15.3", "8.15.3-SNAPSHOT").
+    """Return the dialect ("7" or "8") for a Kibana version string ("7.17.25", "v8.15.3", "8.15.3-SNAPSHOT").
 
     9.x answers "8": it still serves the same saved object shapes. Raises SavedObjectError for
-    anything older than 6 or not a version.
+    anything older than 7.17 (the oldest release this collection supports) or not a version.
     """
     match = _VERSION_RE.match(version_string) if isinstance(version_string, str) else None
     if not match:
         raise SavedObjectError("Kibana version %r is not a version like 7.17.25 or 8.15.3." % (version_string,))
-    major = int(match.group(1))
-    if major < 6:
-        raise SavedObjectError("Kibana %s is older than 6.0; saved objects as code need Kibana 6.x or later." % version_string)
+    major, minor = int(match.group(1)), int(match.group(2) or 0)
+    if (major, minor) < (7, 17):
+        raise SavedObjectError("Kibana %s is older than 7.17: this collection supports Kibana 7.17 and 8.x (their saved object "
+                               "shapes and APIs). Upgrade Kibana, or leave the Kibana stage out (falco_efk_stage_kibana_dashboards: false)."
+                               % version_string.strip())
     return str(min(major, 8))
 
 
@@ -140,18 +141,15 @@ def _saved_object(type_, object_id, attributes, references):
     return {"type": type_, "id": object_id, "attributes": attributes, "references": references}
 
 
-def _search_source(dialect_, index_pattern_id=None, query="", language=DEFAULT_LANGUAGE, extra=None):
+def _search_source(index_pattern_id=None, query="", language=DEFAULT_LANGUAGE, extra=None):
     """The searchSourceJSON string and the references it needs."""
     source = dict(extra or {})
     source["query"] = {"query": query, "language": language}
     source["filter"] = []
     references = []
     if index_pattern_id is not None:
-        if dialect_ == "6":
-            source["index"] = index_pattern_id
-        else:
-            source["indexRefName"] = INDEX_REF_NAME
-            references.append({"name": INDEX_REF_NAME, "type": "index-pattern", "id": index_pattern_id})
+        source["indexRefName"] = INDEX_REF_NAME
+        references.append({"name": INDEX_REF_NAME, "type": "index-pattern", "id": index_pattern_id})
     return _dumps(source), references
 
 
@@ -204,19 +202,16 @@ def _sort_pairs(sort):
 
 def saved_search(object_id, title="Falco Alerts", index_pattern_id=None, query=DEFAULT_QUERY, columns=DEFAULT_COLUMNS,
                  sort=DEFAULT_SORT, language=DEFAULT_LANGUAGE, dialect=DEFAULT_DIALECT, description=""):  # pylint: disable=redefined-outer-name
-    """The saved search Discover shows (the runbook's "Falco Alerts"): query, columns and sort on an index pattern.
-
-    6.x stores the sort as one flat pair; 6.0 to 6.2 know only ``language="lucene"``.
-    """
+    """The saved search Discover shows (the runbook's "Falco Alerts"): query, columns and sort on an index pattern."""
     _check_dialect(dialect)
     if not index_pattern_id:
         raise SavedObjectError("Saved search %s needs index_pattern_id." % object_id)
-    search_source, references = _search_source(dialect, index_pattern_id, query, language,
+    search_source, references = _search_source(index_pattern_id, query, language,
                                                extra={"highlightAll": True, "version": True})
     pairs = _sort_pairs(sort)
     attributes = {
         "title": title, "description": description, "hits": 0, "columns": list(columns),
-        "sort": pairs[0] if dialect == "6" and len(pairs) == 1 else pairs,
+        "sort": pairs,
         "version": 1, "kibanaSavedObjectMeta": {"searchSourceJSON": search_source},
     }
     return _saved_object("search", object_id, attributes, references)
@@ -225,7 +220,7 @@ def saved_search(object_id, title="Falco Alerts", index_pattern_id=None, query=D
 # --------------------------------------------------------------------------------------------
 # Visualizations (aggregation-based)
 # --------------------------------------------------------------------------------------------
-def _time_chart_params(kind, dialect_):
+def _time_chart_params(kind):
     """Vislib params of an area, line or histogram chart of the count over time."""
     series_mode = "normal" if kind == "line" else "stacked"
     params = {
@@ -241,11 +236,10 @@ def _time_chart_params(kind, dialect_):
                           "interpolate": "linear"}],
         "addTooltip": True, "addLegend": True, "legendPosition": "right", "times": [], "addTimeMarker": False,
     }
-    if dialect_ != "6":
-        # What 7.12's vislib migration made every area, line and histogram chart carry.
-        params.update({"palette": {"type": "palette", "name": "default"}, "isVislibVis": True, "detailedTooltip": True})
-        if kind == "area":
-            params["fittingFunction"] = "linear"
+    # What 7.12's vislib migration made every area, line and histogram chart carry.
+    params.update({"palette": {"type": "palette", "name": "default"}, "isVislibVis": True, "detailedTooltip": True})
+    if kind == "area":
+        params["fittingFunction"] = "linear"
     return params
 
 
@@ -256,27 +250,22 @@ def _pie_params(dialect_):
         params["legendDisplay"] = "show"  # 8.1 replaced addLegend with legendDisplay
     else:
         params["addLegend"] = True
-    if dialect_ != "6":
-        params.update({"palette": {"type": "palette", "name": "default"}, "distinctColors": True})
+    params.update({"palette": {"type": "palette", "name": "default"}, "distinctColors": True})
     return params
 
 
 def _table_params(dialect_):
-    params = {"perPage": 10, "showPartialRows": False, "showMetricsAtAllLevels": False, "showTotal": False, "totalFunc": "sum"}
-    if dialect_ == "6":
-        params["sort"] = {"columnIndex": None, "direction": None}
-    else:
-        params.update({"percentageCol": "", "showToolbar": True})
+    params = {"perPage": 10, "showPartialRows": False, "showMetricsAtAllLevels": False, "showTotal": False, "totalFunc": "sum",
+              "percentageCol": "", "showToolbar": True}
     if dialect_ == "8":
         params["autoFitRowToContent"] = False
     return params
 
 
-def _bucket_agg(kind, field, size, agg, interval, dialect_):
+def _bucket_agg(kind, field, size, agg, interval):
     if kind in TIME_KINDS:
-        params = {"field": field or DEFAULT_TIME_FIELD, "interval": interval, "min_doc_count": 1, "extended_bounds": {}}
-        if dialect_ != "6":
-            params.update({"useNormalizedEsInterval": True, "scaleMetricValues": False, "drop_partials": False})
+        params = {"field": field or DEFAULT_TIME_FIELD, "interval": interval, "min_doc_count": 1, "extended_bounds": {},
+                  "useNormalizedEsInterval": True, "scaleMetricValues": False, "drop_partials": False}
         return {"id": "2", "enabled": True, "type": "date_histogram", "schema": "segment", "params": params}
     if agg == "significant_terms":
         params = {"field": field, "size": size}
@@ -309,23 +298,20 @@ def visualization(object_id, title, kind, index_pattern_id=None, search_id=None,
     elif interval not in INTERVALS:
         raise SavedObjectError("Visualization %s: interval %r is not one of %s." % (object_id, interval, ", ".join(INTERVALS)))
     if kind in TIME_KINDS:
-        params = _time_chart_params(kind, dialect)
+        params = _time_chart_params(kind)
     elif kind == "pie":
         params = _pie_params(dialect)
     else:
         params = _table_params(dialect)
     aggs = [{"id": "1", "enabled": True, "type": "count", "schema": "metric", "params": {}},
-            _bucket_agg(kind, field, size, agg, interval, dialect)]
+            _bucket_agg(kind, field, size, agg, interval)]
     vis_state = {"title": title, "type": kind, "params": params, "aggs": aggs}
-    search_source, references = _search_source(dialect, index_pattern_id, "", DEFAULT_LANGUAGE)
+    search_source, references = _search_source(index_pattern_id, "", DEFAULT_LANGUAGE)
     attributes = {"title": title, "visState": _dumps(vis_state), "uiStateJSON": "{}", "description": description, "version": 1,
                   "kibanaSavedObjectMeta": {"searchSourceJSON": search_source}}
     if search_id:
-        if dialect == "6":
-            attributes["savedSearchId"] = search_id
-        else:
-            attributes["savedSearchRefName"] = SEARCH_REF_NAME
-            references.append({"name": SEARCH_REF_NAME, "type": "search", "id": search_id})
+        attributes["savedSearchRefName"] = SEARCH_REF_NAME
+        references.append({"name": SEARCH_REF_NAME, "type": "search", "id": search_id})
     return _saved_object("visualization", object_id, attributes, references)
 
 
@@ -349,17 +335,12 @@ def dashboard(object_id, title, panels, dialect=DEFAULT_DIALECT, description="",
         panel_type, panel_id = pair
         panel = {"version": SHAPE_VERSIONS[dialect], "type": panel_type, "gridData": grid_data(index),
                  "panelIndex": str(index + 1), "embeddableConfig": {}}
-        if dialect == "6":
-            panel["id"] = panel_id
-        else:
-            ref_name = "panel_%d" % index
-            panel["panelRefName"] = ref_name
-            references.append({"name": ref_name, "type": panel_type, "id": panel_id})
+        ref_name = "panel_%d" % index
+        panel["panelRefName"] = ref_name
+        references.append({"name": ref_name, "type": panel_type, "id": panel_id})
         panel_list.append(panel)
     options = {"useMargins": True, "hidePanelTitles": False}
-    if dialect == "6":
-        options["darkTheme"] = False
-    search_source, _unused = _search_source(dialect, None, "", DEFAULT_LANGUAGE)
+    search_source, _unused = _search_source(None, "", DEFAULT_LANGUAGE)
     attributes = {"title": title, "hits": 0, "description": description, "panelsJSON": _dumps(panel_list),
                   "optionsJSON": _dumps(options), "version": 1, "timeRestore": bool(time_restore),
                   "kibanaSavedObjectMeta": {"searchSourceJSON": search_source}}
@@ -484,6 +465,15 @@ def validate_spec(spec):
             problems.append("%s: source %r is not one of %s." % (label, item.get("source"), ", ".join(SOURCES)))
     check_common("dashboard", _section(spec, "dashboard"), _SECTION_KEYS["dashboard"])
     return problems
+
+
+def with_fields(spec, fields):
+    """``spec`` with each visualization's field replaced by the one ``fields`` maps it to (others as they are)."""
+    out = copy.deepcopy(spec)
+    for item in out.get("visualizations") or []:
+        if isinstance(item, dict) and item.get("field") in fields:
+            item["field"] = fields[item["field"]]
+    return out
 
 
 def build_all(spec=None, dialect=DEFAULT_DIALECT):  # pylint: disable=redefined-outer-name

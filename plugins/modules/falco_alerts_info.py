@@ -69,7 +69,8 @@ options:
       - What to count by, a name (the result is C(by_<name>)) for each field; the fields must be aggregatable
         (C(keyword), as the efk role's index template maps these; with Elasticsearch's dynamic mapping use the
         C(.keyword) sub-fields, such as C(rule.keyword)).
-      - 'Default C({rule: rule, priority: priority, node: kubernetes.host, pod: output_fields.k8s.pod.name}).'
+      - 'Default C({rule: rule, priority: priority, node: kubernetes.host, pod: output_fields.k8s_pod_name}) (Falco''s
+        C(k8s.pod.name), its dots as C(_) as the efk role''s Fluentd writes output_fields).'
     type: dict
   min_count:
     description:
@@ -85,6 +86,15 @@ options:
       - Seconds to wait for I(min_count) and I(require_index); C(0) looks once.
     type: int
     default: 0
+  resolve_fields:
+    description:
+      - Fields to find the aggregatable form of in I(index), besides those of I(fields) (which are always resolved
+        before counting); the field itself where it is C(keyword) (the efk role's index template), else its
+        C(.keyword) sub-field (Elasticsearch's dynamic mapping). See C(resolved_fields), C(field_problems) and
+        C(mixed_mappings); the kibana_dashboards role builds its visualizations on them.
+    type: list
+    elements: str
+    default: []
 requirements:
   - kubernetes >= 24.2.0
 notes:
@@ -144,7 +154,7 @@ by_node:
   elements: dict
   sample: [{"key": "gke-cluster-pool-1-a", "count": 137}]
 by_pod:
-  description: Alert counts per pod that caused them (C(output_fields.k8s.pod.name)), as for I(by_rule).
+  description: Alert counts per pod that caused them (C(output_fields.k8s_pod_name)), as for I(by_rule).
   returned: always
   type: list
   elements: dict
@@ -174,6 +184,29 @@ route:
   returned: always
   type: str
   sample: service_proxy
+resolved_fields:
+  description: For each field of I(fields) and I(resolve_fields), the one aggregations use (C(rule) or C(rule.keyword));
+    empty while no index matches.
+  returned: always
+  type: dict
+  sample: {"rule": "rule", "output_fields.k8s_pod_name": "output_fields.k8s_pod_name.keyword"}
+field_problems:
+  description: Fields of I(resolve_fields) that neither way can be aggregated in I(index), each with what it is mapped as.
+  returned: always
+  type: list
+  elements: str
+mixed_mappings:
+  description: Fields mapped differently across the indices of I(index), with the one used and what to do about the others.
+  returned: always
+  type: list
+  elements: str
+shard_failures:
+  description:
+    - The indices Elasticsearch could not count in, each as its name, a colon and Elasticsearch's reason; for example an older index where a
+      field is C(text). The counts cover the others, and a warning says so.
+  returned: always
+  type: list
+  elements: str
 elapsed:
   description: Seconds spent, waiting included.
   returned: always
@@ -188,7 +221,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.elasticsearch import (
     ALERT_FIELDS, alert_counts, alerts_search_body, console_proxy_query, console_proxy_status, elasticsearch_argument_spec,
-    elasticsearch_client, elasticsearch_constraints, searched_shards, text_field_error, valid_since)
+    elasticsearch_client, elasticsearch_constraints, field_caps_query, resolve_fields, searched_shards, shard_failures, text_field_error,
+    valid_since)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import (
     HttpError, RetryPolicy, server_message)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
@@ -216,6 +250,7 @@ def argument_spec():
         min_count=dict(type="int", default=0),
         require_index=dict(type="bool", default=False),
         timeout=dict(type="int", default=0),
+        resolve_fields=dict(type="list", elements="str", default=[]),
     )
     return spec
 
@@ -279,15 +314,20 @@ def count_indices(search, index, deadline):
 
 
 def look(search, params, fields, deadline):
-    """One look: (indices or None, whether an index matches, total, counts, others)."""
+    """One look: (indices or None, whether an index matches, total, counts, others, (resolved, problems, mixed), the shards
+    Elasticsearch left out of the counts)."""
     indices = count_indices(search, params["index"], deadline)
     if indices == 0:
-        return 0, False, 0, dict((name, []) for name in fields), dict((name, 0) for name in fields)
+        return 0, False, 0, dict((name, []) for name in fields), dict((name, 0) for name in fields), ({}, [], []), []
+    wanted = sorted(set(fields.values()) | set(params["resolve_fields"]))
+    caps = search.call("GET", "%s/_field_caps" % params["index"], query=field_caps_query(wanted), deadline=deadline)
+    resolution = resolve_fields(caps, wanted, params["index"])
+    counted = dict((name, resolution[0].get(field, field)) for name, field in fields.items())
     body = search.call("POST", "%s/_search" % params["index"],
-                       body=alerts_search_body(params["since"], fields, params["top"], params["query"]), deadline=deadline)
+                       body=alerts_search_body(params["since"], counted, params["top"], params["query"]), deadline=deadline)
     total, counts, others = alert_counts(body, list(fields))
     exists = indices > 0 if indices is not None else searched_shards(body) > 0
-    return indices, exists, total, counts, others
+    return indices, exists, total, counts, others, resolution, shard_failures(body)
 
 
 def satisfied(params, exists, total):
@@ -342,6 +382,9 @@ def validate(module):
     fields = params["fields"] if params["fields"] is not None else dict(ALERT_FIELDS)
     if not fields or not all(NAME_RE.match(str(k)) and isinstance(v, str) and v for k, v in fields.items()):
         module.fail_json(msg="fields must map names (lower case, digits, _) to field names, such as {rule: rule} (got %s)." % fields)
+    bad = [f for f in params["resolve_fields"] if not f or any(c in f for c in " ,*")]
+    if bad:
+        module.fail_json(msg="resolve_fields must name fields, without spaces, commas or wildcards (got %s)." % ", ".join(map(repr, bad)))
     check_names(module, namespaces=["kibana_namespace", "es_namespace"], services=["kibana_service", "es_service"])
     prefix = "kibana_" if params["via"] == "kibana" else "es_"
     port = params[prefix + "port"]
@@ -392,12 +435,17 @@ def run(module, clock=time.time, sleep=time.sleep):
     finally:
         search.client.close()
     result = dict(changed=False, since=params["since"], via=params["via"], route=search.client.route,
-                  elapsed=round(clock() - started, 2), total=0, indices=None, others=dict((name, 0) for name in fields))
+                  elapsed=round(clock() - started, 2), total=0, indices=None, others=dict((name, 0) for name in fields),
+                  resolved_fields={}, field_problems=[], mixed_mappings=[], shard_failures=[])
     result.update(("by_" + name, []) for name in fields)
     if seen is None or (error is not None and error.status in (400, 401, 403)):
         module.fail_json(msg=remedy(params, error), **result)
-    indices, exists, total, counts, others = seen
-    result.update(total=total, indices=indices, others=others)
+    indices, exists, total, counts, others, (resolved, problems, mixed), failed = seen
+    result.update(total=total, indices=indices, others=others, resolved_fields=resolved, field_problems=problems, mixed_mappings=mixed,
+                  shard_failures=failed)
+    if failed:
+        module.warn("Elasticsearch left %d of the %s indices out of the counts (%s): the counts cover the others.%s" % (
+            len(failed), params["index"], "; ".join(failed), " " + " ".join(mixed) if mixed else ""))
     result.update(("by_" + name, counts[name]) for name in fields)
     if not satisfied(params, exists, total):
         message = "falco_alerts_info via %s (%s): %s" % (params["via"], search.where, shortfall(params, indices, exists, total))

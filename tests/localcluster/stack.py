@@ -605,7 +605,6 @@ def _through_dedot(doc: dict[str, Any], filters: list[tuple[str, bool]]) -> dict
     return doc
 
 
-
 def _generator_workload(pod: dict[str, Any]) -> alerts.Workload:
     """The event-generator pod as Falco sees its processes: its pod and container, image and command line."""
     meta = pod["metadata"]

@@ -9,15 +9,16 @@ import json
 import pytest
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils import saved_objects as so
-from localcluster.alerts import AlertStream, FalcoPod
+import efk_template
+from localcluster.alerts import AlertStream, FalcoPod, dedot
 from localcluster.elasticsearch import Elasticsearch
 from localcluster.kibana import Kibana, broken_objects
 
 DIALECTS = list(so.DIALECTS)
-KIBANA_PROFILES = [("7.17", "7"), ("8", "8"), ("7.17", "6")]  # emulator profile, dialect written (6 best effort)
+KIBANA_PROFILES = [("7.17", "7"), ("8", "8")]  # emulator profile, dialect written
 ADMIN = {"kbn-xsrf": "true", "Content-Type": "application/json",
          "Authorization": "Basic " + base64.b64encode(b"elastic:changeme").decode()}
-RUNBOOK_FIELDS = ["rule", "priority", "kubernetes.host", "output_fields.k8s.pod.name"]
+RUNBOOK_FIELDS = ["rule", "priority", "kubernetes.host", "output_fields.k8s_pod_name"]
 
 
 def parsed(obj):
@@ -65,21 +66,28 @@ def every_object(dialect):
 
 # ---------------------------------------------------------------------- dialect
 @pytest.mark.parametrize("version,expected", [
-    ("6.0.0", "6"), ("6.2.4", "6"), ("6.8.23", "6"), ("7.0.0", "7"), ("7.10.2", "7"), ("7.17.25", "7"), ("v7.17.0", "7"),
-    ("8.0.0", "8"), ("8.15.3", "8"), ("8.15.3-SNAPSHOT", "8"), ("8.7", "8"), ("8", "8"), ("9.0.0", "8"), (" 7.9.3 ", "7"),
+    ("7.17.25", "7"), ("v7.17.0", "7"), ("7.17", "7"),
+    ("8.0.0", "8"), ("8.15.3", "8"), ("8.15.3-SNAPSHOT", "8"), ("8.7", "8"), ("8", "8"), ("9.0.0", "8"), (" 7.17.3 ", "7"),
 ])
 def test_dialect_follows_the_major_version(version, expected):
     assert so.dialect(version) == expected
 
 
-@pytest.mark.parametrize("version", ["5.6.16", "4.6", "", "kibana", "8.x", None, 8, "latest"])
+@pytest.mark.parametrize("version", ["5.6.16", "4.6", "6.8.23", "7.16.3", "7.0.0", "7", "", "kibana", "8.x", None, 8, "latest"])
 def test_dialect_refuses_what_is_not_a_supported_version(version):
     with pytest.raises(so.SavedObjectError):
         so.dialect(version)
 
 
+def test_a_kibana_older_than_7_17_is_refused_with_the_supported_versions_and_the_way_out():
+    with pytest.raises(so.SavedObjectError) as caught:
+        so.dialect("7.10.2")
+    assert str(caught.value) == ("Kibana 7.10.2 is older than 7.17: this collection supports Kibana 7.17 and 8.x (their saved object "
+                                 "shapes and APIs). Upgrade Kibana, or leave the Kibana stage out (falco_efk_stage_kibana_dashboards: false).")
+
+
 @pytest.mark.parametrize("builder", [
-    lambda: so.index_pattern("ip", dialect="5"),
+    lambda: so.index_pattern("ip", dialect="6"),
     lambda: so.saved_search("s", index_pattern_id="ip", dialect="9"),
     lambda: so.visualization("v", "V", "pie", search_id="s", field="f", dialect=8),
     lambda: so.dashboard("d", "D", [], dialect="7.17"),
@@ -110,17 +118,6 @@ def test_references_match_the_ref_names_exactly(dialect, position):
     assert sorted(ref_names_used(obj)) == sorted(r["name"] for r in obj["references"])
 
 
-@pytest.mark.parametrize("position", range(13))
-def test_dialect_6_has_no_references_and_names_ids_inline(position):
-    obj = every_object("6")[position]
-    assert obj["references"] == [] and ref_names_used(obj) == []
-    data = parsed(obj)
-    if obj["type"] == "search" or (obj["type"] == "visualization" and "savedSearchId" not in obj["attributes"]):
-        assert data["searchSourceJSON"]["index"] == "ip"
-    if obj["type"] == "dashboard":
-        assert [(p["type"], p["id"]) for p in data["panelsJSON"]] == [("visualization", "v"), ("search", "s")]
-
-
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_json_string_is_compact(dialect):
     for obj in every_object(dialect):
@@ -130,7 +127,7 @@ def test_every_json_string_is_compact(dialect):
 
 
 # ---------------------------------------------------------------------- index pattern / data view
-@pytest.mark.parametrize("dialect,has_name", [("6", False), ("7", False), ("8", True)])
+@pytest.mark.parametrize("dialect,has_name", [("7", False), ("8", True)])
 def test_index_pattern_attributes(dialect, has_name):
     obj = so.index_pattern("seclog-falco-logstash", dialect=dialect)
     assert obj["type"] == "index-pattern" and obj["references"] == []
@@ -168,7 +165,7 @@ def test_the_falco_alerts_search(dialect):
     attrs = obj["attributes"]
     assert attrs["title"] == "Falco Alerts"
     assert attrs["columns"] == ["rule", "priority", "output", "kubernetes.host"]
-    assert attrs["sort"] == (["@timestamp", "desc"] if dialect == "6" else [["@timestamp", "desc"]])
+    assert attrs["sort"] == [["@timestamp", "desc"]]
     source = parsed(obj)["searchSourceJSON"]
     assert source["query"] == {"query": "kubernetes.container_name: falco and priority: *", "language": "kuery"}
     assert source["filter"] == []
@@ -185,7 +182,7 @@ def test_search_sort_takes_one_pair_or_many(sort, expected):
 
 def test_search_query_and_language_are_the_callers():
     obj = so.saved_search("s", "Mine", "ip", query="kubernetes.container_name:falco AND _exists_:priority", columns=["rule"],
-                          language="lucene", dialect="6")
+                          language="lucene", dialect="7")
     assert parsed(obj)["searchSourceJSON"]["query"] == {"query": "kubernetes.container_name:falco AND _exists_:priority",
                                                         "language": "lucene"}
     assert obj["attributes"]["columns"] == ["rule"]
@@ -230,7 +227,7 @@ def test_time_chart_series_type_follows_the_kind(kind):
 @pytest.mark.parametrize("kind,schema", [("pie", "segment"), ("table", "bucket")])
 @pytest.mark.parametrize("agg", so.AGGS)
 @pytest.mark.parametrize("field,size", [("rule", 10), ("priority", 10), ("kubernetes.host", 20),
-                                        ("output_fields.k8s.pod.name", 20)])
+                                        ("output_fields.k8s_pod_name", 20)])
 def test_top_n_split_by_terms_or_significant_terms(dialect, kind, schema, agg, field, size):
     bucket = parsed(so.visualization("v", "V", kind, search_id="s", field=field, size=size, agg=agg, dialect=dialect))[
         "visState"]["aggs"][1]
@@ -239,7 +236,7 @@ def test_top_n_split_by_terms_or_significant_terms(dialect, kind, schema, agg, f
     assert ("orderBy" in bucket["params"]) is (agg == "terms")
 
 
-@pytest.mark.parametrize("dialect,legend", [("6", "addLegend"), ("7", "addLegend"), ("8", "legendDisplay")])
+@pytest.mark.parametrize("dialect,legend", [("7", "addLegend"), ("8", "legendDisplay")])
 def test_pie_legend_is_written_as_the_dialect_stores_it(dialect, legend):
     params = parsed(vis("pie", dialect))["visState"]["params"]
     assert {"addLegend", "legendDisplay"} & set(params) == {legend}
@@ -258,11 +255,6 @@ def test_visualization_on_an_index_pattern_references_it(dialect):
     obj = vis("table", dialect, on_search=False)
     assert parsed(obj)["searchSourceJSON"]["indexRefName"] == "kibanaSavedObjectMeta.searchSourceJSON.index"
     assert obj["references"] == [{"name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": "ip"}]
-
-
-def test_dialect_6_visualization_on_a_search_names_its_id():
-    obj = vis("pie", "6")
-    assert obj["attributes"]["savedSearchId"] == "s" and "savedSearchRefName" not in obj["attributes"]
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -291,11 +283,8 @@ def test_dashboard_lays_panels_out_two_per_row_in_order(dialect, count):
     grid = [p["gridData"] for p in data["panelsJSON"]]
     assert grid == [{"x": 24 * (i % 2), "y": 15 * (i // 2), "w": 24, "h": 15, "i": str(i + 1)} for i in range(count)]
     assert [p["panelIndex"] for p in data["panelsJSON"]] == [str(i + 1) for i in range(count)]
-    if dialect == "6":
-        assert [p["id"] for p in data["panelsJSON"]] == [p[1] for p in panels]
-    else:
-        assert [p["panelRefName"] for p in data["panelsJSON"]] == ["panel_%d" % i for i in range(count)]
-        assert obj["references"] == [{"name": "panel_%d" % i, "type": t, "id": i_} for i, (t, i_) in enumerate(panels)]
+    assert [p["panelRefName"] for p in data["panelsJSON"]] == ["panel_%d" % i for i in range(count)]
+    assert obj["references"] == [{"name": "panel_%d" % i, "type": t, "id": i_} for i, (t, i_) in enumerate(panels)]
     assert obj["attributes"]["timeRestore"] is False
     assert data["optionsJSON"]["useMargins"] is True and data["optionsJSON"]["hidePanelTitles"] is False
     assert data["searchSourceJSON"] == {"query": {"query": "", "language": "kuery"}, "filter": []}
@@ -324,8 +313,9 @@ def test_build_all_defaults_are_the_runbook(dialect):
     assert kinds == ["area", "pie", "pie", "table", "table", "table"]
     splits = [(b["type"], b["params"]["field"], b["params"].get("size")) for b in
               (parsed(o)["visState"]["aggs"][1] for o in objects[3:8])]
+    # The runbook's pod table: Significant Terms on the pod name (Falco's k8s.pod.name, de-dotted by Fluentd).
     assert splits == [("terms", "rule", 10), ("terms", "priority", 10), ("terms", "rule", 20), ("terms", "kubernetes.host", 20),
-                      ("terms", "output_fields.k8s.pod.name", 20)]
+                      ("significant_terms", "output_fields.k8s_pod_name", 20)]
     interval = parsed(objects[2])["visState"]["aggs"][1]["params"]["interval"]
     assert interval == "m"
 
@@ -334,11 +324,8 @@ def test_build_all_defaults_are_the_runbook(dialect):
 def test_build_all_dashboard_shows_visualizations_in_order_then_the_search(dialect):
     objects = so.build_all(None, dialect)
     board = objects[-1]
-    if dialect == "6":
-        shown = [(p["type"], p["id"]) for p in parsed(board)["panelsJSON"]]
-    else:
-        by_name = dict((r["name"], (r["type"], r["id"])) for r in board["references"])
-        shown = [by_name[p["panelRefName"]] for p in parsed(board)["panelsJSON"]]
+    by_name = dict((r["name"], (r["type"], r["id"])) for r in board["references"])
+    shown = [by_name[p["panelRefName"]] for p in parsed(board)["panelsJSON"]]
     assert shown == [("visualization", o["id"]) for o in objects[2:-1]] + [("search", objects[1]["id"])]
 
 
@@ -569,19 +556,11 @@ def test_differences_ignore_keys_only_the_server_has_inside_json():
 def fixture_elasticsearch():
     """Falco alerts as Fluentd stores them, in a 7.17 and an 8 Elasticsearch."""
     pods = [FalcoPod(node="node-1", pod_name="falco-x1", namespace="falco", pod_uid="uid-1", container_id="containerd://" + "a" * 64)]
-    docs = AlertStream(seed=3).alerts(pods, 1700000000, 1700000600, frozenset({"node-1"}))
+    docs = [dedot(d) for d in AlertStream(seed=3).alerts(pods, 1700000000, 1700000600, frozenset({"node-1"}))]
     stores = {}
-    # The mapping the efk role's index template gives logstash-* (roles/efk/templates/index-template.json.j2).
-    keyword = {"type": "keyword", "ignore_above": 1024}
-    template = {"index_patterns": ["logstash-*"], "priority": 200, "template": {"mappings": {
-        "dynamic_templates": [{"falco_output_fields": {"path_match": "output_fields.*", "match_mapping_type": "string", "mapping": keyword}}],
-        "properties": {"@timestamp": {"type": "date"}, "rule": keyword, "priority": keyword, "output": {"type": "text"},
-                       "kubernetes": {"properties": {"host": keyword, "pod_name": keyword, "container_name": keyword}}}}}}
     for profile in ("7.17", "8"):
         stores[profile] = Elasticsearch(profile)
-        headers = {"Content-Type": "application/json", "Authorization": ADMIN["Authorization"]}
-        answer = stores[profile].handle("PUT", "/_index_template/logstash", headers, json.dumps(template).encode())
-        assert answer.status == 200, answer.body
+        efk_template.install(stores[profile], ADMIN["Authorization"])
         stores[profile].index_documents("logstash-2023.11.14", docs)
     return stores
 

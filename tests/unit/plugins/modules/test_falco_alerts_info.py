@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client
 
 from ansible_collections.seclog.falco_efk.plugins.modules import falco_alerts_info
+import efk_template
 from localcluster.pytest_plugin import serve, wait_for, workload
 
 STACKS = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8"), ("1.30", "gke", "7.17")], indirect=True)
@@ -20,15 +21,6 @@ ES8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=T
 NS = "logging"
 KIBANA = "kibana-logging"
 ES = "elasticsearch-logging"
-KEYWORD = {"type": "keyword", "ignore_above": 1024}
-# The efk role's index template, in the parts the counts rely on: rule, priority, kubernetes.* and output_fields.* as keyword.
-TEMPLATE = {"index_patterns": ["logstash-*"], "priority": 200, "template": {
-    "settings": {"index.number_of_replicas": 0},
-    "mappings": {"dynamic_templates": [{"falco_output_fields": {"path_match": "output_fields.*", "match_mapping_type": "string",
-                                                                "mapping": KEYWORD}}],
-                 "properties": {"@timestamp": {"type": "date"}, "rule": KEYWORD, "priority": KEYWORD, "hostname": KEYWORD,
-                                "kubernetes": {"properties": {"host": KEYWORD, "container_name": KEYWORD, "pod_name": KEYWORD,
-                                                              "namespace_name": KEYWORD}}}}}}
 
 
 def engines(localcluster):
@@ -77,7 +69,7 @@ def start_stack(localcluster):
     ready(lambda: apps.read_namespaced_stateful_set_status(ES, NS))
     ready(lambda: apps.read_namespaced_deployment_status(KIBANA, NS))
     wait_for(lambda: engines(localcluster).kibana.base_path == base_path)
-    es_call(localcluster, "PUT", "/_index_template/seclog-logstash", TEMPLATE)
+    efk_template.install(engines(localcluster).es, basic(*elastic(localcluster)))
 
 
 def start_alerts(localcluster):
