@@ -15,14 +15,15 @@ version_added: 0.1.0
 description:
   - Makes one Kibana saved object (index pattern or data view, saved search, visualization, dashboard, or any other
     type Kibana serves) hold the given I(attributes) and I(references), or makes it absent, idempotently.
-  - Reads Kibana's version from C(GET /api/status) first; the major version decides how objects are written. Kibana 8
+  - Reads Kibana's version from C(GET /api/status) first; the major version decides how objects are written, and a
+    Kibana older than 7.17 is refused before any write. Kibana 8
     tells anonymous callers no version, and its saved objects need a user anyway, so give I(kibana_username) and
     I(kibana_password) there (through the service proxy they log in to Kibana for a session cookie).
   - Reads the object (C(GET /api/saved_objects/<type>/<id>)) and compares it with what the task states, as
     C(seclog.falco_efk) compares saved objects - C(*JSON) attribute strings as data, and only the attributes the
     task states (attributes Kibana adds itself, such as an index pattern's C(fields), are left alone). It writes only
     when they differ.
-  - Kibana 6.x and 7.x, and Kibana 8 for every type but C(index-pattern), are written with
+  - Kibana 7.17, and Kibana 8 for every type but C(index-pattern), are written with
     C(POST /api/saved_objects/<type>/<id>?overwrite=true), which replaces the whole object. The single-object saved
     objects API is deprecated since Kibana 8.7 but still served (also by 9.x).
   - On Kibana 8.3 and later an C(index-pattern) goes through the data views API
@@ -105,8 +106,10 @@ requirements:
 notes:
   - On Kibana 8 the ids of C(index-pattern), C(search), C(visualization) and C(dashboard) objects are unique across
     spaces; an id taken in another space makes Kibana answer 409.
-  - C(override=true) makes Kibana 8 replace a data view of the same name under another id; objects that referred to
-    that one then point nowhere.
+  - Kibana 8 keeps one data view per name (a data view without a name goes by its title). Another data view of the same
+    name under another id makes the task fail naming it, before anything is written; it is never replaced, since
+    C(override) stays false.
+  - The data view's C(name) is sent to Kibana 8.4 and later only (8.3's data view schema has none).
   - Kibana 8.0 to 8.2 have no data views API; their index patterns are written through the saved objects API, as on 7.x.
 seealso:
   - module: seclog.falco_efk.kibana_status
@@ -177,7 +180,7 @@ version:
   type: str
   sample: 8.15.3
 dialect:
-  description: The saved object dialect of that version (C(6), C(7) or C(8); 9.x is C(8)).
+  description: The saved object dialect of that version (C(7) for 7.17, C(8) for 8.x and 9.x).
   returned: always
   type: str
   sample: "8"
@@ -200,25 +203,18 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils.http_client import HttpError, client_for_module
-from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names, refused_credentials
+from ansible_collections.seclog.falco_efk.plugins.module_utils.inputs import check_names
 from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import auth_argument_spec
-from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import (
-    describe_status, kibana_argument_spec, kibana_client, kibana_constraints, redacted, version as status_version)
+from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana import kibana_argument_spec, kibana_client, kibana_constraints
+from ansible_collections.seclog.falco_efk.plugins.module_utils.kibana_objects import (
+    SPACE_ID_RE, XSRF, Failure, check_space, label, object_path, read_object, read_version, remedy, space_prefix, with_remedy)
 from ansible_collections.seclog.falco_efk.plugins.module_utils.saved_objects import (
     JSON_STRING_ATTRIBUTES, SavedObjectError, dialect as dialect_of, differences, normalise)
 
-STATUS_PATH = "api/status"
-XSRF = {"kbn-xsrf": "true"}
-SPACE_ID_RE = re.compile(r"^[a-z0-9_\-]+$")
 # Saved object attributes of an index pattern -> the data view spec's names (JSON strings there are data here).
 DATA_VIEW_SPEC = {"title": "title", "name": "name", "timeFieldName": "timeFieldName", "allowNoIndex": "allowNoIndex",
                   "allowHidden": "allowHidden", "type": "type", "sourceFilters": "sourceFilters", "fieldFormatMap": "fieldFormats",
                   "runtimeFieldMap": "runtimeFieldMap", "fieldAttrs": "fieldAttrs", "typeMeta": "typeMeta", "fields": "fields"}
-NOT_READY = "Kibana is not ready or not reachable: wait for it with seclog.falco_efk.kibana_status first."
-
-
-class Failure(Exception):
-    """A failure to report, with the message to show."""
 
 
 def argument_spec():
@@ -236,22 +232,6 @@ def argument_spec():
         timeout=dict(type="int", default=30),
     )
     return spec
-
-
-# ---------------------------------------------------------------------------------------------- pure helpers
-def label(type_, object_id, space):
-    """``dashboard/seclog-falco-dashboard``, with `` in space <space>`` outside the default space."""
-    return "%s/%s%s" % (type_, object_id, "" if space == "default" else " in space %s" % space)
-
-
-def space_prefix(space):
-    """The path prefix of a space's APIs: none for the default space, ``s/<space>/`` for others."""
-    return "" if space == "default" else "s/%s/" % space
-
-
-def object_path(space, type_, object_id):
-    """``[s/<space>/]api/saved_objects/<type>/<id>``, type and id quoted."""
-    return "%sapi/saved_objects/%s/%s" % (space_prefix(space), quote(type_, safe=""), quote(object_id, safe=""))
 
 
 def uses_data_views(type_, version_string):
@@ -285,13 +265,20 @@ def _json_data(value):
     return value
 
 
-def data_view_body(object_id, attributes):
-    """The body of ``POST /api/data_views/data_view`` for an index pattern's attributes; (body, attributes the spec
-    has no place for)."""
+def _version(version_string):
+    numbers = [int(n) for n in re.findall(r"\d+", version_string or "")[:2]] + [0, 0]
+    return numbers[0], numbers[1]
+
+
+def data_view_body(object_id, attributes, version_string="8.4.0"):
+    """The body of ``POST /api/data_views/data_view`` for an index pattern's attributes on Kibana ``version_string``;
+    (body, attributes the spec has no place for). The data view spec takes ``name`` only since 8.4 (8.3's schema refuses
+    it). ``override`` stays false: with true, Kibana deletes any other data view of the same name first."""
     spec = {"id": object_id}
     unknown = []
+    named = _version(version_string) >= (8, 4)
     for name, value in attributes.items():
-        if name not in DATA_VIEW_SPEC:
+        if name not in DATA_VIEW_SPEC or (name == "name" and not named):
             unknown.append(name)
             continue
         value = _json_data(value) if name not in ("title", "name", "timeFieldName", "type") else value
@@ -300,9 +287,31 @@ def data_view_body(object_id, attributes):
             value = dict((field["name"], field) for field in value if isinstance(field, dict) and field.get("name"))
         if value is not None:
             spec[DATA_VIEW_SPEC[name]] = value
-    if "title" in spec and "name" not in spec:
+    if "title" in spec and "name" not in spec and named:
         spec["name"] = spec["title"]
-    return {"override": True, "data_view": spec}, sorted(unknown)
+    return {"override": False, "data_view": spec}, sorted(unknown)
+
+
+def data_view_conflicts(client, object_id, attributes, space):
+    """Other data views Kibana would count as this one (8.x looks for a duplicate by name, a data view without one by its
+    title): creating ours would be refused, or with override replace theirs."""
+    wanted = set([attributes.get("name") or attributes.get("title")]) - set([None, ""])
+    found = []
+    page = 1
+    while True:
+        try:
+            body = client.get("%sapi/saved_objects/_find" % space_prefix(space),
+                              query={"type": "index-pattern", "per_page": 1000, "page": page, "fields": ["title", "name"]}).body
+        except HttpError as exc:
+            raise Failure(with_remedy("Could not list the data views of space %s: %s" % (space, exc), remedy(exc.status, "index-pattern", space)))
+        for item in body.get("saved_objects") or ():
+            mine = item.get("attributes") or {}
+            names = set([mine.get("name") or mine.get("title")]) - set([None, ""])
+            if item.get("id") != object_id and names & wanted:
+                found.append(item)
+        if page * 1000 >= int(body.get("total") or 0):
+            return found
+        page += 1
 
 
 def diff_view(obj, keys=None):
@@ -316,109 +325,27 @@ def diff_view(obj, keys=None):
     return {"attributes": attributes, "references": shown["references"]}
 
 
-def remedy(status, type_, space, body=None):
-    """What to do about an HTTP failure while reading or writing a saved object."""
-    said = json.dumps(body) if body is not None else ""
-    if status == 403:
-        return ("The Kibana user lacks privileges for %s objects in space %s: give it a role with the 'all' privilege on "
-                "the Saved Objects Management feature (or the type's application) in that space, such as kibana_admin or "
-                "editor." % (type_, space))
-    if status == 409:
-        return ("The id is taken: on Kibana 8 ids of index-pattern, search, visualization and dashboard objects are unique "
-                "across spaces, so it may exist in another space; delete it there or use another id.")
-    if status == 400 and "nsupported saved object type" in said:
-        return "This Kibana serves no saved object type %s: check type." % type_
-    if status == 400:
-        return "Kibana refused the object: check attributes and references against what Kibana stores for a %s." % type_
-    if status == 404:
-        return "Kibana has no such route here: check kibana_url (its base path) and space."
-    if status in (None, 502, 503, 504):
-        return NOT_READY
-    return ""
-
-
-def _with(message, extra):
-    return "%s %s" % (message.rstrip(), extra) if extra else message
-
-
-# ---------------------------------------------------------------------------------------------- Kibana
-def read_version(client):
-    """Kibana's version from its status; logs in first when Kibana answers anonymously and credentials can."""
-    try:
-        body = client.get(STATUS_PATH).body
-    except HttpError as exc:
-        if status_version(exc.body) is not None:
-            raise Failure("Kibana is not available (%s): %s" % (describe_status(exc.body), NOT_READY))
-        hint = "Is that Kibana, at its base path?" if exc.status == 404 else "" if exc.status in (401, 403) else NOT_READY
-        if exc.status == 401 and client.route == "url" and getattr(client.transport, "password", None):
-            hint = refused_credentials("kibana_")
-        raise Failure(_with("Could not read Kibana's version: %s" % exc, hint))
-    if redacted(body) and client.session is not None:
-        try:
-            client.log_in()
-            body = client.get(STATUS_PATH).body
-        except HttpError as exc:
-            raise Failure("Could not read Kibana's version: %s" % exc)
-    found = status_version(body)
-    if found is None and redacted(body) and client.session is not None:
-        raise Failure("Kibana (%s) told no version even after the login of kibana_username." % client.where)
-    if found is None and redacted(body):
-        raise Failure("Kibana (%s) tells anonymous callers no version and keeps its saved objects from them: give "
-                      "kibana_username and kibana_password (through the API server proxy they log in to Kibana for a session "
-                      "cookie), or kibana_url with kibana_api_key." % client.where)
-    if found is None:
-        raise Failure("GET /%s on %s answered without a Kibana version (is that Kibana, at its base path?)" % (STATUS_PATH, client.where))
-    return found
-
-
-def check_space(client, space):
-    """Fail unless ``space`` exists (the saved objects routes of a missing space answer as if it were empty)."""
-    if space == "default":
-        return
-    try:
-        client.get("api/spaces/space/%s" % quote(space, safe=""))
-    except HttpError as exc:
-        if exc.status == 404:
-            raise Failure("Kibana space %s does not exist (%s): create it first (Stack Management > Spaces, or POST "
-                          "/api/spaces/space), or fix space." % (space, exc))
-        raise Failure(_with("Could not check that Kibana space %s exists: %s" % (space, exc),
-                            NOT_READY if exc.status in (None, 502, 503, 504) else ""))
-
-
-def read_object(client, type_, object_id, space):
-    """The object as ``GET /api/saved_objects/<type>/<id>`` answers it, or None when Kibana has none."""
-    try:
-        return client.get(object_path(space, type_, object_id)).body
-    except HttpError as exc:
-        if exc.status == 404:
-            return None
-        raise Failure(_with("Could not read %s: %s" % (label(type_, object_id, space), exc), remedy(exc.status, type_, space)))
-
-
-def write_object(client, desired, space, current, data_views, result, with_references=True):
+def write_object(client, desired, space, current, data_views, result, version_string="8.4.0"):
     """Create or overwrite the object; with ``data_views``, through the data views API (delete first when it exists,
-    which already changes ``result``). ``with_references``: whether the body carries references (Kibana 6.x gets none
-    when there are none)."""
+    which already changes ``result``)."""
     type_, object_id = desired["type"], desired["id"]
     prefix = space_prefix(space)
     try:
         if data_views:
-            body = data_view_body(object_id, desired["attributes"])[0]
+            body = data_view_body(object_id, desired["attributes"], version_string)[0]
             if current is not None:
                 client.delete("%sapi/data_views/data_view/%s" % (prefix, quote(object_id, safe="")), headers=XSRF)
                 result["changed"] = True
             client.post("%sapi/data_views/data_view" % prefix, body=body, headers=XSRF)
         else:
-            body = {"attributes": desired["attributes"]}
-            if with_references:
-                body["references"] = desired["references"]
+            body = {"attributes": desired["attributes"], "references": desired["references"]}
             client.post(object_path(space, type_, object_id), body=body, query={"overwrite": True}, headers=XSRF)
     except HttpError as exc:
         lost = ""
         if data_views and current is not None and exc.method == "POST":
             lost = " The data view was deleted to be created again under its id: run the task again."
-        raise Failure(_with("Could not write %s: %s%s" % (label(type_, object_id, space), exc, lost),
-                            remedy(exc.status, type_, space, exc.body)))
+        raise Failure(with_remedy("Could not write %s: %s%s" % (label(type_, object_id, space), exc, lost),
+                                  remedy(exc.status, type_, space, exc.body)))
 
 
 def delete_object(client, type_, object_id, space, data_views):
@@ -432,7 +359,7 @@ def delete_object(client, type_, object_id, space, data_views):
     except HttpError as exc:
         if exc.status == 404:
             return False
-        raise Failure(_with("Could not delete %s: %s" % (label(type_, object_id, space), exc), remedy(exc.status, type_, space)))
+        raise Failure(with_remedy("Could not delete %s: %s" % (label(type_, object_id, space), exc), remedy(exc.status, type_, space)))
     return True
 
 
@@ -464,8 +391,11 @@ def converge(module, client, result):
         return {"before": diff_view(current), "after": {}}
 
     desired = {"type": type_, "id": object_id, "attributes": json_strings(params["attributes"]), "references": params["references"]}
+    if type_ == "index-pattern" and _version(found) < (8, 4):
+        desired["attributes"].pop("name", None)  # a data view has a name since Kibana 8.4 only
     if data_views:
-        unused = data_view_body(object_id, desired["attributes"])[1] + (["references"] if desired["references"] else [])
+        unused = data_view_body(object_id, desired["attributes"], found)[1] + (["references"] if desired["references"] else [])
+        unused = [name for name in unused if name != "name"]  # Kibana 8.3 has no data view name: it is left out there
         if unused:
             raise Failure("%s: Kibana %s keeps index patterns as data views, whose API takes no %s; state only %s."
                           % (label(type_, object_id, space), found, ", ".join(unused), ", ".join(sorted(DATA_VIEW_SPEC))))
@@ -474,11 +404,20 @@ def converge(module, client, result):
     if not result["differences"]:
         return diff
     result["api"] = api
+    if data_views:
+        # Never replace someone else's data view: Kibana keeps one per name, and would refuse ours or (override) delete theirs.
+        others = data_view_conflicts(client, object_id, desired["attributes"], space)
+        if others:
+            raise Failure("%s: Kibana already has %s, which this task did not create; writing ours would replace it (Kibana "
+                          "keeps one data view per name). Nothing was changed. Reuse it by its id (the kibana_dashboards role: "
+                          "kibana_dashboards_data_view_id), or give this data view another title and name." % (
+                              label(type_, object_id, space), ", ".join("data view %s (id %s)" % (
+                                  (o.get("attributes") or {}).get("name") or (o.get("attributes") or {}).get("title"), o.get("id"))
+                                  for o in others)))
     if module.check_mode:
         result["changed"] = True
         return diff
-    write_object(client, desired, space, current, data_views, result,
-                 with_references=result["dialect"] != "6" or bool(desired["references"]))
+    write_object(client, desired, space, current, data_views, result, version_string=found)
     result["changed"] = True
     result["object"] = read_object(client, type_, object_id, space)
     still = differences(desired, result["object"])

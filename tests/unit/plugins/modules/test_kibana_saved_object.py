@@ -16,9 +16,10 @@ import urllib.request
 import pytest
 
 from ansible_collections.seclog.falco_efk.plugins.module_utils import saved_objects as so
-from ansible_collections.seclog.falco_efk.plugins.modules import kibana_saved_object
-from localcluster.alerts import AlertStream, FalcoPod
-from localcluster.kibana import broken_objects
+from ansible_collections.seclog.falco_efk.plugins.modules import kibana_saved_object, kibana_saved_object_info
+import efk_template
+from localcluster.alerts import AlertStream, FalcoPod, dedot
+from localcluster.kibana import PROFILES as KIBANA_PROFILES, broken_objects
 from localcluster.pytest_plugin import serve, wait_for
 
 BOTH = pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17"), ("1.30", "gke", "8")], indirect=True, ids=["kibana7", "kibana8"])
@@ -46,17 +47,10 @@ def fixture_stack(localcluster):
                  {"name": "kibana", "env": [{"name": "SERVER_BASEPATH", "value": base_path}, {"name": "SERVER_REWRITEBASEPATH", "value": "false"}]})
     wait_for(lambda: apps.read_namespaced_deployment_status(NAME, "logging").status.ready_replicas)
     es = localcluster.server.cluster.stack.es
-    # The mapping the efk role's index template gives logstash-* (roles/efk/templates/index-template.json.j2).
-    keyword = {"type": "keyword", "ignore_above": 1024}
-    template = {"index_patterns": ["logstash-*"], "priority": 200, "template": {"mappings": {
-        "dynamic_templates": [{"falco_output_fields": {"path_match": "output_fields.*", "match_mapping_type": "string", "mapping": keyword}}],
-        "properties": {"@timestamp": {"type": "date"}, "rule": keyword, "priority": keyword, "output": {"type": "text"},
-                       "kubernetes": {"properties": {"host": keyword, "pod_name": keyword, "container_name": keyword}}}}}}
-    answer = es.handle("PUT", "/_index_template/logstash", {"Content-Type": "application/json", "Authorization": admin_auth(localcluster)},
-                       json.dumps(template).encode())
-    assert answer.status == 200, answer.body
+    efk_template.install(es, admin_auth(localcluster))
     pods = [FalcoPod(node="node-1", pod_name="falco-x1", namespace="falco", pod_uid="uid-1", container_id="containerd://" + "a" * 64)]
-    es.index_documents("logstash-2023.11.14", AlertStream(seed=3).alerts(pods, 1700000000, 1700000600, frozenset({"node-1"})))
+    docs = AlertStream(seed=3).alerts(pods, 1700000000, 1700000600, frozenset({"node-1"}))
+    es.index_documents("logstash-2023.11.14", [dedot(d) for d in docs])
     return localcluster
 
 
@@ -463,6 +457,72 @@ def test_json_attributes_given_as_data_are_stored_as_strings(stack, run_module):
     assert isinstance(stored["kibanaSavedObjectMeta"]["searchSourceJSON"], str)
     assert run_module(kibana_saved_object.main, connection(stack, **task(pie))).result["changed"] is True
     assert broken_objects(engine(stack)) == []
+
+
+@BOTH
+def test_info_reads_an_object_and_writes_nothing(stack, run_module):
+    kibana_log(stack, clear=True)
+    exited = run_module(kibana_saved_object_info.main, connection(stack, type="dashboard", id="seclog-falco-dashboard", require=True))
+    assert not exited.failed and exited.result["changed"] is False and exited.result["exists"] is True
+    assert exited.result["object"]["attributes"]["title"] == "Falco security events"
+    assert exited.result["version"] == engine(stack).version and kibana_writes(stack) == []
+
+
+@BOTH
+def test_info_on_a_missing_object_says_so_and_fails_only_when_required(stack, run_module):
+    missing = run_module(kibana_saved_object_info.main, connection(stack, type="index-pattern", id="no-such-view"))
+    assert not missing.failed and missing.result["exists"] is False and missing.result["object"] is None
+    required = run_module(kibana_saved_object_info.main, connection(stack, type="index-pattern", id="no-such-view", require=True))
+    assert required.failed and "has no index-pattern/no-such-view. Check the id" in required.result["msg"]
+    space = run_module(kibana_saved_object_info.main, connection(stack, type="index-pattern", id="x", space="nowhere"))
+    assert space.failed and "Kibana space nowhere does not exist" in space.result["msg"]
+
+
+KIBANA8 = pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True, ids=["kibana8"])
+
+
+@KIBANA8
+def test_kibana_8_3_gets_a_data_view_without_the_name_its_schema_lacks(stack, run_module):
+    """8.3 serves the data views API but its spec has no name (8.4 added it): sent, it would be refused with a 400."""
+    kibana_engine = engine(stack)
+    kibana_engine.version = "8.3.3"
+    try:
+        attributes = {"title": "falco83-*", "name": "falco83-*", "timeFieldName": "@timestamp"}
+        args = connection(stack, type="index-pattern", id="seclog-test-83", attributes=attributes)
+        exited = run_module(kibana_saved_object.main, args)
+        assert not exited.failed and exited.result["changed"] is True, exited.result
+        stored = kibana_engine.get("index-pattern", "seclog-test-83")
+        assert stored["attributes"]["title"] == "falco83-*" and not stored["attributes"].get("name")
+        kibana_log(stack, clear=True)
+        again = run_module(kibana_saved_object.main, args)
+        assert again.result["changed"] is False and kibana_writes(stack) == []
+    finally:
+        kibana_engine.version = KIBANA_PROFILES["8"]["version"]
+        kibana(stack, "DELETE", "/api/data_views/data_view/seclog-test-83")
+
+
+@KIBANA8
+def test_a_data_view_of_someone_elses_with_the_name_is_refused_and_left_alone(stack, run_module):
+    """Kibana keeps one data view per name, and override would delete theirs: the module refuses and names the way out."""
+    status, body = kibana(stack, "POST", "/api/data_views/data_view", {"data_view": {"id": "theirs", "title": "shared-*", "name": "shared-*"}})
+    assert status == 200, body
+    try:
+        kibana_log(stack, clear=True)
+        exited = run_module(kibana_saved_object.main, connection(stack, type="index-pattern", id="seclog-test-ours",
+                                                                 attributes={"title": "shared-*", "name": "shared-*"}))
+        assert exited.failed
+        assert "Kibana already has data view shared-* (id theirs), which this task did not create" in exited.result["msg"]
+        assert "kibana_dashboards_data_view_id" in exited.result["msg"] and "Nothing was changed." in exited.result["msg"]
+        assert kibana_writes(stack) == []
+        assert engine(stack).get("index-pattern", "theirs") is not None
+        # Another name over the same indices is no conflict: Kibana tells data views apart by name.
+        other = run_module(kibana_saved_object.main, connection(stack, type="index-pattern", id="seclog-test-ours",
+                                                                attributes={"title": "shared-*", "name": "Falco alerts"}))
+        assert not other.failed and other.result["changed"] is True, other.result
+        assert engine(stack).get("index-pattern", "theirs") is not None
+    finally:
+        for view in ("theirs", "seclog-test-ours"):
+            kibana(stack, "DELETE", "/api/data_views/data_view/" + view)
 
 
 @pytest.mark.parametrize("version, expected", [("7.17.25", False), ("8.2.3", False), ("8.3.0", True), ("8.15.3", True), ("9.1.0", True)])
