@@ -205,16 +205,19 @@ def test_index_template_maps_falco_fields_for_aggregation_and_bounds_the_field_c
     assert template["template"]["settings"]["index.number_of_replicas"] == 0  # a single node would stay yellow otherwise
 
 
-def test_elasticsearch_6_gets_a_legacy_template_with_the_type_it_needs(playbook, tmp_path):
+@pytest.mark.parametrize("version", ["7.17.29", "8.19.10"])
+def test_both_majors_get_the_composable_template_and_falco_fields_de_dotted(playbook, tmp_path, version):
     out = tmp_path / "objects.json"
-    run = playbook(RENDER, "unused", efk_render_out=str(out), efk_render_release="1.30", efk_elasticsearch_version="6.8.23")
+    run = playbook(RENDER, "unused", efk_render_out=str(out), efk_render_release="1.30", efk_elasticsearch_version=version)
     assert run.rc == 0, run
-    objects = _objects(json.loads(out.read_text()))
-    config = _of(objects, "ConfigMap", "fluentd-es-config")["data"]
+    config = _of(_objects(json.loads(out.read_text())), "ConfigMap", "fluentd-es-config")["data"]
     template = json.loads(config["index-template.json"])
-    assert template["order"] == 200 and "_doc" in template["mappings"]
-    assert template["mappings"]["_doc"]["properties"]["kubernetes"]["properties"]["labels"] == {"type": "object", "dynamic": False}
-    assert "type_name _doc" in config["fluent.conf"] and "use_legacy_template" not in config["fluent.conf"]
+    assert template["priority"] == 200 and "order" not in template and "_doc" not in template["template"]["mappings"]
+    assert template["template"]["mappings"]["dynamic_templates"][0] == {"falco_output_fields": {
+        "path_match": "output_fields.*", "match_mapping_type": "*", "mapping": {"type": "keyword", "ignore_above": 1024}}}
+    conf = config["fluent.conf"]
+    assert "use_legacy_template false" in conf and "suppress_type_name true" in conf and "\n  type_name" not in conf
+    assert "  @type dedot\n  de_dot_separator _\n  de_dot_nested true\n" in conf
 
 
 def test_kibana_is_served_under_the_api_server_proxy_path_and_probes_its_status(render):

@@ -102,9 +102,10 @@ CASES = [
     ("efk-replicas-two", "efk_elasticsearch_replicas: 2",
      ["efk_elasticsearch_replicas must be 1, or 3 or more (2 master-eligible nodes cannot survive losing one), got 2",
       "Nothing was changed"]),
-    ("efk-version-5", "efk_elasticsearch_version: 5.6.0",
-     ["efk_elasticsearch_version: 5.6.0 is older than 6.0, which this role cannot deploy. Set it to 8.19.10"]),
-    ("efk-version-banana", "efk_elasticsearch_version: banana", ["efk_elasticsearch_version must look like 8.19.10 (6.x or newer), got banana"]),
+    ("efk-version-7.10", "efk_elasticsearch_version: 7.10.2",
+     ["efk_elasticsearch_version: 7.10.2 is not 7.17.x or 8.x, the versions this collection deploys and checks",
+      "Set it to 8.19.10 (the default) or 7.17.29."]),
+    ("efk-version-banana", "efk_elasticsearch_version: banana", ["efk_elasticsearch_version must look like 8.19.10 (7.17.x or 8.x), got banana"]),
     ("efk-kibana-version-mismatch", "efk_kibana_image_tag: 7.17.29 beside Elasticsearch 8.19.10",
      ["efk_kibana_image_tag: 7.17.29 is not efk_elasticsearch_version 8.19.10", "Leave efk_kibana_image_tag unset"]),
     ("efk-namespace-not-dns", "efk_namespace: Logging_NS",
@@ -144,7 +145,7 @@ CASES = [
 UNIT_CASES = [
     ("unit-release-too-old", lambda: api_versions.served_by_release("1.7"), ["Kubernetes release 1.7 is outside the releases"]),
     ("unit-memory-quantity", lambda: preflight.memory_mib("lots"), ["'lots' is not a memory quantity (examples: 7.5Gi, 7680Mi, 8G)"]),
-    ("unit-kibana-version", lambda: saved_objects.dialect("5.6.16"), ["Kibana 5.6.16 is older than 6.0"]),
+    ("unit-kibana-version", lambda: saved_objects.dialect("7.10.2"), ["Kibana 7.10.2 is older than 7.17", "falco_efk_stage_kibana_dashboards"]),
     ("unit-spec-interval", lambda: _raise(saved_objects.validate_spec(dict(saved_objects.DEFAULT_SPEC, visualizations=[
         {"id": "x", "title": "X", "kind": "area", "field": "@timestamp", "interval": "fortnight"}]))),
      ["visualizations[0] (x)", "interval 'fortnight'"]),
