@@ -120,7 +120,9 @@ def start(directory: str, profile: str = "1.30", nodes: str = "gke", port: int =
     server = ApiServer(cluster, ("127.0.0.1", port), cert, key)
     if stack:
         from .stack import Stack, StackConfig  # pylint: disable=import-outside-toplevel
-        Stack(cluster, StackConfig(profile=stack, elastic_password=secrets.token_urlsafe(12), alert_speed=alert_speed)).start()
+        logging_stack = Stack(cluster, StackConfig(profile=stack, elastic_password=secrets.token_urlsafe(12), alert_speed=alert_speed))
+        logging_stack.serve_ingress(cert, key, ca_path)
+        logging_stack.start()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="localcluster-http", daemon=True).start()
     cluster.start_simulation()
     return server, write_files(directory, server, ca_path)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 import time
 import urllib.parse
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 PREFIX = "/_localcluster"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -85,6 +86,10 @@ class Hooks:
         return None
 
 
+INGRESS_UNAVAILABLE = (b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+                       b"<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+
+
 class EngineServer(ThreadingHTTPServer):
     """An in-process engine served over HTTP/1.1 (keep-alive), with the request log and faults.
 
@@ -97,15 +102,24 @@ class EngineServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, engine: Any, address: tuple[str, int] = ("127.0.0.1", 0), hooks: Hooks | None = None) -> None:
+    def __init__(self, engine: Any, address: tuple[str, int] = ("127.0.0.1", 0), hooks: Hooks | None = None,
+                 tls: tuple[str, str] | None = None, backend_down: Callable[[], bool] | None = None) -> None:
         super().__init__(address, EngineHandler)
         self.engine = engine
         self.hooks = hooks if hooks is not None else Hooks()
+        # For an ingress: whether the Service behind it has no ready endpoint now (then every request is a 503).
+        self.backend_down = backend_down
+        if tls is not None:
+            # An ingress in front of the engine: TLS with a certificate (cert, key) the cluster's CA signed.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.socket = context.wrap_socket(self.socket, server_side=True)
 
     @property
     def url(self) -> str:
-        """http://<host>:<port>"""
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+        """http://<host>:<port>, https:// with TLS."""
+        scheme = "https" if isinstance(self.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://{self.server_address[0]}:{self.server_address[1]}"
 
     def fault_response(self, fault: Fault) -> tuple[int, bytes, dict[str, str]]:
         """The answer to an injected fault, as (status, body, headers)."""
@@ -186,6 +200,9 @@ class EngineHandler(BaseHTTPRequestHandler):
                     status, data, headers = self.server.fault_response(fault)
                     if fault.status in (429, 503):
                         headers = dict(headers, **{"Retry-After": "1"})
+                elif self.server.backend_down is not None and self.server.backend_down():
+                    # An ingress before the Service has ready endpoints (ingress-nginx's default backend page).
+                    status, data, headers = 503, INGRESS_UNAVAILABLE, {"Content-Type": "text/html"}
                 else:
                     response = self.server.engine.handle(self.command, self.path, dict(self.headers.items()), body)
                     status, data, headers = response.status, response.body, response.headers

@@ -430,6 +430,8 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         if fault.hang:
             time.sleep(fault.hang)
         reasons = {500: ("InternalError", "Internal error occurred: injected fault"),
+                   # As an admission or authorization policy refuses a request (a private control plane, services/proxy denied).
+                   403: ("Forbidden", f"{self.path.split('?')[0]} is forbidden: injected policy"),
                    503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
                    429: ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
                    504: ("Timeout", "the server was unable to return a response in the time allotted, but may still be processing "

@@ -254,6 +254,8 @@ class Stack:
         self.kibana = Kibana(profile=self.config.profile, es=self.es)
         self.es_server = ElasticsearchServer(self.es, hooks=self.es_hooks)
         self.kibana_server = KibanaServer(self.kibana, hooks=self.kibana_hooks)
+        # Elasticsearch and Kibana at addresses of their own over TLS, as an ingress serves them (serve_ingress).
+        self.ingress: dict[str, Any] = {}
         self.stream = alerts.AlertStream(seed=self.config.seed)
         self.pending: list[dict[str, Any]] = []
         self.delivered = 0
@@ -561,9 +563,30 @@ class Stack:
     def _fluentd_running(self) -> bool:
         return any(_ready(p) and _has_label(p, FLUENTD_LABELS) for p in self.cluster.store.items(PODS))
 
+    def serve_ingress(self, cert: str, key: str, ca_path: str) -> None:
+        """Also serve Elasticsearch and Kibana over HTTPS at addresses of their own (certificate ``cert``/``key``, signed by
+        the CA at ``ca_path``), as an ingress or load balancer in front of the Services would: clients reach them
+        without the API server's service proxy. Same engines, same request logs and faults."""
+        self.ingress = {"elasticsearch": ElasticsearchServer(self.es, hooks=self.es_hooks, tls=(cert, key),
+                                                             backend_down=lambda: not self._serving(self.config.elasticsearch_service)),
+                        "kibana": KibanaServer(self.kibana, hooks=self.kibana_hooks, tls=(cert, key),
+                                               backend_down=lambda: not self._serving(self.config.kibana_service)),
+                        "ca": ca_path}
+
+    def _serving(self, service_name: str) -> bool:
+        """Whether the Service has a ready endpoint in one of the stack's namespaces (what an ingress forwards to)."""
+        for namespace in self.config.namespaces:
+            service = self.cluster.store.peek(resources.storage_key("", "services"), namespace, service_name)
+            if service is not None and self.cluster.has_ready_endpoints(service):
+                return True
+        return False
+
+    def _servers(self) -> list[Any]:
+        return [self.es_server, self.kibana_server] + [s for k, s in self.ingress.items() if k != "ca"]
+
     def start(self) -> None:
         """Serve Elasticsearch and Kibana and run the alert loop in the background."""
-        for server in (self.es_server, self.kibana_server):
+        for server in self._servers():
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         threading.Thread(target=self._loop, name="localcluster-alerts", daemon=True).start()
 
@@ -577,7 +600,7 @@ class Stack:
     def stop(self) -> None:
         """Stop the loop and both servers."""
         self._stop.set()
-        for server in (self.es_server, self.kibana_server):
+        for server in self._servers():
             server.shutdown()
             server.server_close()
 
@@ -586,13 +609,18 @@ class Stack:
         services = [{"namespace": ns, "service": svc, "backend": url}
                     for ns in self.config.namespaces
                     for svc, url in ((self.config.elasticsearch_service, self.es_server.url), (self.config.kibana_service, self.kibana_server.url))]
-        return {
+        found = {
             "stack": self.config.profile,
             "elasticsearch": {"url": self.es_server.url, "username": "elastic", "password": self.config.elastic_password,
                               "version": self.es.version, "hooks": self.es_server.url + "/_localcluster"},
             "kibana": {"url": self.kibana_server.url, "version": self.kibana.version, "hooks": self.kibana_server.url + "/_localcluster"},
             "services": services,
         }
+        if self.ingress:
+            # https://127.0.0.1:<port>, with the CA that signed its certificate.
+            for name in ("elasticsearch", "kibana"):
+                found[name].update(ingress_url=self.ingress[name].url, ca=self.ingress["ca"])
+        return found
 
 
 def _through_dedot(doc: dict[str, Any], filters: list[tuple[str, bool]]) -> dict[str, Any]:
