@@ -127,7 +127,7 @@ class TestDefaultStack:
         status, mapping = _es(localcluster, "/logstash-*/_mapping", password)
         properties = next(iter(mapping.values()))["mappings"]["properties"]
         assert properties["rule"]["type"] == properties["priority"]["type"] == "keyword", properties["rule"]
-        assert properties["output_fields"]["properties"]["k8s"]["properties"]["pod"]["properties"]["name"]["type"] == "keyword"
+        assert properties["output_fields"]["properties"]["k8s_pod_name"]["type"] == "keyword"
         status, body = _es(localcluster, "/logstash-*/_search?q=rule:*&size=1", password)
         assert body["hits"]["hits"][0]["_source"]["kubernetes"]["container_name"] == "falco"
         _apps(localcluster).delete_namespaced_daemon_set("falco", "logging")
@@ -243,7 +243,7 @@ def test_bad_input_fails_clearly_before_any_write(localcluster, playbook, extra,
     assert localcluster.writes() == []
 
 
-@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "own")], indirect=True)
 def test_http_tls_gets_ready_when_the_certificate_names_the_service_and_says_why_not_when_it_does_not(localcluster, playbook):
     # The readiness probe verifies the certificate as Fluentd and Kibana do, for the Service's name (the names cert-manager
     # is usually asked for); a certificate that names something else keeps Elasticsearch unready, the kubelet saying why.

@@ -159,9 +159,10 @@ def _start(tmp_path_factory, profile: str, nodes: str, stack: str | None = None)
 @pytest.fixture(scope="module")
 def localcluster(request, tmp_path_factory):
     """A fresh cluster for the test module (profile 1.30, 3 GKE-like nodes, no logging stack unless
-    parametrized indirectly with ``(profile, nodes)`` or ``(profile, nodes, stack)``)."""
+    parametrized indirectly with ``(profile, nodes)`` or ``(profile, nodes, stack)``; a fourth element, a
+    label, gives a test a cluster of its own, which tests of the same parameters would otherwise share)."""
     params = tuple(getattr(request, "param", ("1.30", "gke")))
-    handle, server = _start(tmp_path_factory, *params)
+    handle, server = _start(tmp_path_factory, *params[:3])
     yield handle
     cli.stop(server)
 
