@@ -32,6 +32,13 @@ options:
     type: list
     elements: dict
     required: true
+  return_live:
+    description:
+      - Also return the objects as the cluster has them (RV(live)), for checks against what runs (a version, a setting,
+        an owner label). Only metadata is needed of a definition then (apiVersion, kind, metadata.name and namespace).
+    type: bool
+    default: false
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -75,6 +82,12 @@ plan:
   type: list
   elements: dict
   sample: [{"object": "StatefulSet logging/elasticsearch-logging", "action": "none"}]
+live:
+  description: With O(return_live), each object as the cluster has it, in the order given, or null where there is none
+    (or its kind is not served).
+  returned: when O(return_live=true)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -86,7 +99,7 @@ from ansible_collections.seclog.falco_efk.plugins.module_utils.k8s import Cluste
 def argument_spec():
     """The module's options plus kubernetes.core's connection options."""
     spec = auth_argument_spec()
-    spec.update(definitions=dict(type="list", elements="dict", required=True))
+    spec.update(definitions=dict(type="list", elements="dict", required=True), return_live=dict(type="bool", default=False))
     return spec
 
 
@@ -111,13 +124,15 @@ def run(module):
             module.fail_json(msg="definitions[%d] (%s): every definition needs apiVersion, kind and metadata.name."
                                  % (index, apply_plan.label(definition)))
     groups = set(d["apiVersion"].rpartition("/")[0] for d in definitions if "/" in d["apiVersion"])
-    plan, pending, unchanged = [], [], []
+    plan, pending, unchanged, live = [], [], [], []
     try:
         cluster = Cluster(module)
         resources = discover(cluster, groups=groups)[2] if definitions else {}
         for definition in definitions:
             path = object_path(definition, resources)
-            action = "changed" if path is None else apply_plan.verdict(definition, cluster.get(path))
+            current = None if path is None else cluster.get(path)
+            live.append(current)
+            action = "changed" if path is None else apply_plan.verdict(definition, current)
             plan.append(dict(object=apply_plan.label(definition), action=action or "none"))
             if action:
                 pending.append(definition)
@@ -126,9 +141,10 @@ def run(module):
     except ClusterError as exc:
         remedy = (" The preflight (stage 1) lists every right the stages need, and prerequisites_grant_cluster_admin: true binds "
                   "cluster-admin to you (the runbook's step)." if exc.status == 403 else "")
-        module.fail_json(msg="Could not read the objects to compare them with their definitions: %s%s Nothing was changed."
+        module.fail_json(msg="Could not read the objects to compare them with their definitions: %s%s This step wrote nothing; running again is safe."
                              % (str(exc).rstrip(), remedy))
-    module.exit_json(changed=False, pending=pending, unchanged=unchanged, plan=plan)
+    extra = dict(live=live) if module.params["return_live"] else {}
+    module.exit_json(changed=False, pending=pending, unchanged=unchanged, plan=plan, **extra)
 
 
 def main():

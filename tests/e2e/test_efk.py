@@ -17,6 +17,10 @@ TEARDOWN = "playbooks/teardown.yml"
 SECRETS = ("elasticsearch-logging-elastic", "kibana-logging-credentials", "fluentd-es-credentials")
 FAST = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_falco": "false", "falco_efk_stage_kibana_dashboards": "false",
         "efk_wait_timeout": "60"}
+# The life-cycle test starts one release behind, so that its version change is an upgrade (a downgrade is refused).
+PREVIOUS = "8.19.9"
+LATEST = "8.19.10"
+FAST_PREVIOUS = dict(FAST, efk_elasticsearch_version=PREVIOUS)
 
 
 def _core(cluster):
@@ -55,14 +59,14 @@ class TestDefaultStack:
 
     def test_check_mode_on_an_empty_cluster_writes_nothing(self, localcluster, playbook):
         localcluster.clear_requests()
-        run = playbook(SITE, localcluster.kubeconfig, "--check", "--diff", **FAST)
+        run = playbook(SITE, localcluster.kubeconfig, "--check", "--diff", **FAST_PREVIOUS)
         assert run.rc == 0 and run.recap["changed"] > 0, run
         assert localcluster.writes() == []
         # the namespace does not exist yet, so nothing can be dry-run into it: the run says what would come
         assert "StatefulSet elasticsearch-logging" in run.out and "Secret elasticsearch-logging-elastic" in run.out
 
     def test_converge_brings_every_component_up_in_order(self, localcluster, playbook):
-        run = playbook(SITE, localcluster.kubeconfig, **FAST)
+        run = playbook(SITE, localcluster.kubeconfig, **FAST_PREVIOUS)
         assert run.rc == 0, run
         order = [line for line in run.out.splitlines() if line.startswith("TASK [seclog.falco_efk.efk : Converge the objects")]
         assert [line.split(": ")[-1].rstrip("* ]") for line in order] == ["Namespace", "Elasticsearch", "Fluentd", "Kibana"]
@@ -86,7 +90,7 @@ class TestDefaultStack:
     def test_second_run_changes_nothing_and_sends_no_write(self, localcluster, playbook):
         revision = localcluster.cluster.store.revision
         localcluster.clear_requests()
-        run = playbook(SITE, localcluster.kubeconfig, **FAST)
+        run = playbook(SITE, localcluster.kubeconfig, **FAST_PREVIOUS)
         assert run.rc == 0 and run.recap["changed"] == 0, run
         assert localcluster.cluster.store.revision == revision
         # Not even a no-op patch: apply_plan leaves objects that match their last apply alone.
@@ -96,7 +100,7 @@ class TestDefaultStack:
         before = {name: _secret(localcluster, name) for name in SECRETS}
         assert before["kibana-logging-credentials"]["username"] == "seclog-kibana"
         assert len(before["elasticsearch-logging-elastic"]["password"]) == 32
-        run = playbook(SITE, localcluster.kubeconfig, "-vvv", **FAST)
+        run = playbook(SITE, localcluster.kubeconfig, "-vvv", **FAST_PREVIOUS)
         assert run.rc == 0 and run.recap["changed"] == 0, run
         assert {name: _secret(localcluster, name) for name in SECRETS} == before
         for secret in before.values():
@@ -133,14 +137,14 @@ class TestDefaultStack:
         _apps(localcluster).delete_namespaced_daemon_set("falco", "logging")
 
     def test_version_change_rolls_elasticsearch_and_kibana(self, localcluster, playbook):
-        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="8.19.9", **FAST)
+        run = playbook(SITE, localcluster.kubeconfig, **dict(FAST, efk_elasticsearch_version=LATEST))
         assert run.rc == 0 and run.recap["changed"] >= 2, run
-        assert _sts_images(localcluster) == ["docker.elastic.co/elasticsearch/elasticsearch:8.19.9"]
+        assert _sts_images(localcluster) == ["docker.elastic.co/elasticsearch/elasticsearch:" + LATEST]
         sts = _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging")
         assert sts.status.update_revision == sts.status.current_revision and sts.status.ready_replicas == 1
         kibana = _apps(localcluster).read_namespaced_deployment("kibana-logging", "logging")
-        assert kibana.spec.template.spec.containers[0].image.endswith(":8.19.9") and kibana.status.updated_replicas == 1
-        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="8.19.9", **FAST)
+        assert kibana.spec.template.spec.containers[0].image.endswith(":" + LATEST) and kibana.status.updated_replicas == 1
+        run = playbook(SITE, localcluster.kubeconfig, **dict(FAST, efk_elasticsearch_version=LATEST))
         assert run.rc == 0 and run.recap["changed"] == 0, run
 
     def test_absent_removes_the_stack_but_keeps_data_and_credentials(self, localcluster, playbook):

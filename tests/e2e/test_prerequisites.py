@@ -81,10 +81,11 @@ def test_restricted_user_is_told_what_it_lacks_and_the_grant_fixes_it(localclust
 # A cluster of its own ("gke:3" is "gke"): the test above leaves the restricted user bound to cluster-admin.
 @pytest.mark.parametrize("localcluster", [("1.30", "gke:3")], indirect=True)
 def test_grant_defaults_to_the_user_the_server_says_you_are(localcluster, playbook):
+    localcluster.clear_requests()
     run = playbook(SITE, localcluster.kubeconfig_restricted, prerequisites_grant_cluster_admin="true")
-    # The restricted user may not create the binding itself: the error names the refused request.
-    assert run.rc != 0 and "Bind cluster-admin to restricted" in run.out, run
-    assert "forbidden" in run.out.lower()
+    # The restricted user may not create the binding itself: the error names the refused request, and nothing is written.
+    assert run.rc != 0 and "403" in run.out and "forbidden" in run.out.lower(), run
+    assert localcluster.writes() == []
 
 
 @pytest.mark.parametrize("localcluster", [("1.8", "gke")], indirect=True)
