@@ -131,7 +131,7 @@ CASES = [
     ("falco-namespace-not-dns", "falco_namespace: Falco_NS", ["falco_namespace: Falco_NS is not a DNS label", "Use a name such as falco"]),
     # ------------------------------------------------------------------ role kibana_dashboards
     ("dashboards-wrong-password", "kibana_dashboards_password wrong (kibana_dashboards_url: the emulator)",
-     ["Kibana refused the status request", "(HTTP 401)", "Give kibana_password of kibana_username"]),
+     ["Kibana refused the status request", "(HTTP 401)", "Give kibana_dashboards_password of kibana_dashboards_username"]),
     ("dashboards-spec-unknown-kind", "kibana_dashboards_spec: a visualization of kind radar",
      ["kibana_dashboards_spec: it has 1 problem(s): visualizations[0] (seclog-falco-rules-radar): kind 'radar' is not one of area,",
       "Fix those entries", "This stage has written nothing"]),

@@ -4,6 +4,8 @@ Elasticsearch under the same name) is refused before the run's first write, with
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from kubernetes import client
 from localcluster.pytest_plugin import workload
@@ -121,3 +123,45 @@ def test_what_would_break_the_running_stack_is_refused_before_any_write(localclu
     run = playbook(SITE, localcluster.kubeconfig, efk_namespace="search", **EFK_ONLY)
     assert run.rc != 0 and "StatefulSet search/elasticsearch-logging exists and was not made by this collection" in run.out, run
     assert localcluster.writes() == []
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "teardown-kibana")], indirect=True)
+def test_teardown_removes_the_kubernetes_objects_whatever_kibana_says(localcluster, playbook):
+    run = playbook(SITE, localcluster.kubeconfig, **EFK_ONLY)
+    assert run.rc == 0, run
+    # elastic's password was rotated since: Kibana answers 401 to the one teardown is given.
+    run = playbook(TEARDOWN, localcluster.kubeconfig, kibana_dashboards_password="rotated-since", kibana_dashboards_wait_timeout="10",
+                   falco_efk_stage_falco="false")
+    assert run.rc == 0, run
+    assert "The Kibana objects could not be removed" in run.out and "(HTTP 401)" in run.out, run
+    assert "kibana_dashboards_password" in run.out and "Give kibana_password" not in run.out, run
+    assert "Stack Management > Saved objects" in run.out
+    assert not client.AppsV1Api(localcluster.api_client()).list_namespaced_stateful_set("logging").items
+
+
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "concurrency")], indirect=True)
+def test_a_second_run_at_once_stops_naming_the_first_and_credentials_are_never_written_over(localcluster, playbook):
+    core = _core(localcluster)
+    core.create_namespace({"metadata": {"name": "logging"}})
+    # Another run made elastic's credentials a moment ago: this run keeps them.
+    core.create_namespaced_secret("logging", {"metadata": {"name": "elasticsearch-logging-elastic"}, "stringData": {"password": "theirs"}})
+    run = playbook(SITE, localcluster.kubeconfig, **EFK_ONLY)
+    assert run.rc == 0, run
+    secret = core.read_namespaced_secret("elasticsearch-logging-elastic", "logging")
+    assert secret.data == {"password": "dGhlaXJz"} and secret.metadata.resource_version, "kept as the other run made it"
+
+    # Another run holds the lock, renewed a moment ago: this one stops before any write and says who holds it.
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    client.CoordinationV1Api(localcluster.api_client()).create_namespaced_lease("logging", {
+        "metadata": {"name": "seclog-falco-efk-run"},
+        "spec": {"holderIdentity": "AWX job 4711, run abcd1234", "leaseDurationSeconds": 3600, "acquireTime": now, "renewTime": now}})
+    localcluster.clear_requests()
+    run = playbook(SITE, localcluster.kubeconfig, **EFK_ONLY)
+    assert run.rc != 0 and "Another run holds the lock of this stack: Lease logging/seclog-falco-efk-run is held by AWX job 4711" in run.out
+    assert "kubectl -n logging delete lease seclog-falco-efk-run" in run.out, run
+    assert localcluster.writes() == [] and localcluster.lock_writes() == []
+    # Its lock expired (the run died): the next run takes it over and converges.
+    client.CoordinationV1Api(localcluster.api_client()).patch_namespaced_lease("seclog-falco-efk-run", "logging", {
+        "spec": {"renewTime": "2026-01-01T00:00:00.000000Z", "leaseDurationSeconds": 60}})
+    run = playbook(SITE, localcluster.kubeconfig, **EFK_ONLY)
+    assert run.rc == 0 and run.recap["changed"] == 0, run

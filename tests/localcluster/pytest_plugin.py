@@ -132,13 +132,23 @@ class LocalCluster:
         self.hook("requests", "DELETE")
 
     def writes(self) -> list[dict[str, Any]]:
-        """Requests that changed, or would have changed, the cluster (dry runs and access reviews are not writes).
+        """Requests that changed, or would have changed, the cluster (dry runs, access reviews and the run lock are not writes).
 
         Requests through the service proxy go to the backend (a Kibana login or search is a POST there): whether
         Elasticsearch or Kibana was written to is for their own request logs to say.
         """
         return [r for r in self.requests() if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and not r["dry_run"]
-                and not r["path"].endswith("reviews") and "/proxy/" not in r["path"]]
+                and not r["path"].endswith("reviews") and "/proxy/" not in r["path"] and not self.is_run_lock(r)]
+
+    @staticmethod
+    def is_run_lock(request: dict[str, Any]) -> bool:
+        """The run lock (a Lease the playbooks take and release, as kubelets renew theirs) is the run's bookkeeping, not a
+        change to the stack: a converged run takes and releases it and writes nothing else."""
+        return request["path"].startswith("/apis/coordination.k8s.io/")
+
+    def lock_writes(self) -> list[dict[str, Any]]:
+        """The run lock's writes (see is_run_lock)."""
+        return [r for r in self.requests() if r["method"] in ("POST", "PUT", "DELETE") and not r["dry_run"] and self.is_run_lock(r)]
 
     def kubectl(self, *args: str, restricted: bool = False, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
         """Run the PyPI kubectl against this cluster."""
