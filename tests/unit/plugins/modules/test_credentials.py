@@ -48,3 +48,19 @@ def test_a_race_lost_keeps_the_other_runs_secret(localcluster, run_module, monke
                                            "secrets": [_secret("cred-race", "mine")]})
     assert not exited.failed and exited.result["kept"] == ["cred-race"] and not exited.result["changed"], exited.result
     assert _password(localcluster, "cred-race") == "theirs"
+
+
+def test_a_throttled_create_is_sent_again_and_a_failed_read_is_named_without_a_traceback(localcluster, run_module):
+    localcluster.hook("faults", "POST", {"pattern": "^POST /api/v1/namespaces/default/secrets$", "status": 429, "count": 1, "hang": 0})
+    exited = run_module(credentials.main, {"kubeconfig": localcluster.kubeconfig, "namespace": NAMESPACE,
+                                           "secrets": [_secret("cred-throttled", "one")]})
+    assert not exited.failed and exited.result["created"] == ["cred-throttled"], exited.result
+    localcluster.hook("faults", "POST", {"pattern": "^GET /api/v1/namespaces/default/secrets/cred-broken$", "status": 500, "count": 1,
+                                         "hang": 0})
+    exited = run_module(credentials.main, {"kubeconfig": localcluster.kubeconfig, "namespace": NAMESPACE,
+                                           "secrets": [_secret("cred-broken", "one")]})
+    assert exited.failed and "Traceback" not in str(exited.result), exited.result
+    assert exited.result["msg"].startswith("Could not read the stack's credentials in namespace default: GET "
+                                           "/api/v1/namespaces/default/secrets/cred-broken failed (500)"), exited.result
+    assert "running again is safe" in exited.result["msg"]
+    localcluster.hook("faults", "DELETE")
