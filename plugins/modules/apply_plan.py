@@ -38,7 +38,7 @@ options:
         an owner label). Only metadata is needed of a definition then (apiVersion, kind, metadata.name and namespace).
     type: bool
     default: false
-    version_added: 0.3.0
+    version_added: 0.1.0
 attributes:
   check_mode:
     support: full

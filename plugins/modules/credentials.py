@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: credentials
 short_description: Create the stack's credential Secrets once, and never write over them
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Creates each Secret of O(secrets) that does not exist, and only those. A Secret that exists is never read back into
     the output, patched or replaced, whoever made it; so a second run (or two runs at once) cannot put new passwords
@@ -29,7 +29,7 @@ options:
     type: str
     required: true
   secrets:
-    description: The Secrets to create when absent.
+    description: The Secrets to create when absent (their values, O(secrets[].string_data), are never logged).
     type: list
     elements: dict
     required: true
@@ -89,7 +89,7 @@ def argument_spec():
     """The module's options plus kubernetes.core's connection options."""
     spec = auth_argument_spec()
     spec.update(namespace=dict(type="str", required=True),
-                secrets=dict(type="list", elements="dict", required=True, options=dict(
+                secrets=dict(type="list", elements="dict", required=True, no_log=False, options=dict(
                     name=dict(type="str", required=True), string_data=dict(type="dict", required=True, no_log=True),
                     labels=dict(type="dict", default={}))))
     return spec

@@ -11,14 +11,14 @@ DOCUMENTATION = r"""
 ---
 module: run_lock
 short_description: Take or release the lock that keeps two runs from writing one stack at once
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - A C(coordination.k8s.io/v1) Lease in the stack's namespace, held by one run (O(holder)) for O(duration) seconds.
   - O(state=acquired) takes it when nobody holds it, when it has expired, or when O(holder) holds it already (then it is
     renewed). When another run holds it, the module fails naming that run, since when and until when, and writes nothing.
   - O(state=released) removes it when O(holder) holds it, and leaves anyone else's alone.
   - Where the namespace does not exist yet (a first install), or the cluster serves no Leases (before Kubernetes 1.14),
-    nothing is taken and RV(taken) is false; RV(msg) says why.
+    nothing is taken and RV(taken) is false; the module's message says why.
 author:
   - seclog maintainers (@seclog)
 extends_documentation_fragment:

@@ -139,7 +139,7 @@ def _kibana_writes(cluster) -> list[dict]:
 
 def _inventory(directory, cases) -> str:
     path = directory / "inventory.yml"
-    hosts = {case: dict(COMMON, **variables) for case, variables, _ in cases}
+    hosts = {case[0]: dict(COMMON, **case[1]) for case in cases}
     path.write_text(yaml.safe_dump({"all": {"children": {"cases": {"hosts": hosts}}}}), encoding="utf-8")
     return str(path)
 

@@ -10,9 +10,9 @@ NOW = datetime.datetime(2026, 12, 7, 21, 0, 0)
 
 
 def _lease(holder, renewed=NOW, duration=3600):
-    return {"metadata": {"resourceVersion": "7"}, "spec": {"holderIdentity": holder, "leaseDurationSeconds": duration,
-                                                             "acquireTime": run_lock.micro_time(renewed),
-                                                             "renewTime": run_lock.micro_time(renewed)}}
+    spec = {"holderIdentity": holder, "leaseDurationSeconds": duration, "acquireTime": run_lock.micro_time(renewed),
+            "renewTime": run_lock.micro_time(renewed)}
+    return {"metadata": {"resourceVersion": "7"}, "spec": spec}
 
 
 def test_a_missing_or_empty_lease_is_free():
