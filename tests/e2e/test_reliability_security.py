@@ -145,7 +145,7 @@ class TestSecurityAndCheckMode:
         assert run.rc != 0 and "Traceback" not in run.out, run
         error = [line for line in run.out.splitlines() if line.startswith("[ERROR]")][-1]
         # The API server's own 403 message, readable, then what to do about it.
-        assert 'User "restricted" cannot get resource "namespaces" in API group "" at the cluster scope' in error, error
+        assert 'User "restricted" cannot get resource "statefulsets" in API group "apps" in the namespace "logging"' in error, error
         assert "403" in error and "prerequisites_grant_cluster_admin" in error and "preflight" in error, error
         assert localcluster.writes() == []
 

@@ -61,4 +61,4 @@ def test_a_user_who_may_not_read_is_told_the_remedy_and_nothing_changes(applied,
     applied.clear_requests()
     exited = run_module(apply_plan.main, {"kubeconfig": applied.kubeconfig_restricted, "definitions": [ROLE]})
     assert exited.failed and "(403)" in exited.result["msg"] and "prerequisites_grant_cluster_admin: true" in exited.result["msg"]
-    assert exited.result["msg"].endswith("Nothing was changed.") and applied.writes() == []
+    assert exited.result["msg"].endswith("This step wrote nothing; running again is safe.") and applied.writes() == []
