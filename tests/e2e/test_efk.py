@@ -175,94 +175,112 @@ class TestDefaultStack:
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "7.17")], indirect=True)
-def test_three_node_cluster_bootstraps_once_and_then_drops_initial_master_nodes(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="3", **FAST)
-    assert run.rc == 0, run
-    assert "Retire cluster.initial_master_nodes" in run.out
-    config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("elasticsearch-logging-config", "logging").data["elasticsearch.yml"])
-    assert config["discovery.seed_hosts"] == ["elasticsearch-logging-headless"] and "cluster.initial_master_nodes" not in config
-    assert len(_sts_images(localcluster)) == 3
-    # the cluster formed; a re-run must not bring the bootstrap setting back
-    run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="3", **FAST)
-    assert run.rc == 0 and run.recap["changed"] == 0, run
-    run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="4", **FAST)
-    assert run.rc == 0 and run.recap["changed"] >= 1, run
-    assert len(_sts_images(localcluster)) == 4
+class TestThreeNodeClusterBootstrapsOnce:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    def test_three_node_cluster_bootstraps_once_and_then_drops_initial_master_nodes(self, localcluster, playbook):
+        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="3", **FAST)
+        assert run.rc == 0, run
+        assert "Retire cluster.initial_master_nodes" in run.out
+        config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("elasticsearch-logging-config", "logging").data["elasticsearch.yml"])
+        assert config["discovery.seed_hosts"] == ["elasticsearch-logging-headless"] and "cluster.initial_master_nodes" not in config
+        assert len(_sts_images(localcluster)) == 3
+        # the cluster formed; a re-run must not bring the bootstrap setting back
+        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="3", **FAST)
+        assert run.rc == 0 and run.recap["changed"] == 0, run
+        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_replicas="4", **FAST)
+        assert run.rc == 0 and run.recap["changed"] >= 1, run
+        assert len(_sts_images(localcluster)) == 4
 
 
-@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
-def test_three_secured_nodes_form_with_transport_tls_from_the_given_secret(localcluster, playbook):
-    _core(localcluster).create_namespace({"metadata": {"name": "logging"}})
-    _core(localcluster).create_namespaced_secret("logging", {"metadata": {"name": "es-certs"}, "type": "kubernetes.io/tls", "stringData": {
-        "tls.crt": "-----BEGIN CERTIFICATE-----", "tls.key": "-----BEGIN PRIVATE KEY-----", "ca.crt": "-----BEGIN CERTIFICATE-----"}})
-    secured = {"efk_elasticsearch_replicas": "3", "efk_elasticsearch_tls_secret": "es-certs", **FAST}
-    run = playbook(SITE, localcluster.kubeconfig, **secured)
-    assert run.rc == 0, run
-    config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("elasticsearch-logging-config", "logging").data["elasticsearch.yml"])
-    assert config["xpack.security.transport.ssl.enabled"] is True and "cluster.initial_master_nodes" not in config
-    assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 3
-    run = playbook(SITE, localcluster.kubeconfig, **secured)
-    assert run.rc == 0 and run.recap["changed"] == 0, run
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "transport-tls")], indirect=True)
+class TestThreeSecuredNodesFormWith:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    def test_three_secured_nodes_form_with_transport_tls_from_the_given_secret(self, localcluster, playbook):
+        _core(localcluster).create_namespace({"metadata": {"name": "logging"}})
+        _core(localcluster).create_namespaced_secret("logging", {"metadata": {"name": "es-certs"}, "type": "kubernetes.io/tls", "stringData": {
+            "tls.crt": "-----BEGIN CERTIFICATE-----", "tls.key": "-----BEGIN PRIVATE KEY-----", "ca.crt": "-----BEGIN CERTIFICATE-----"}})
+        secured = {"efk_elasticsearch_replicas": "3", "efk_elasticsearch_tls_secret": "es-certs", **FAST}
+        run = playbook(SITE, localcluster.kubeconfig, **secured)
+        assert run.rc == 0, run
+        config = yaml.safe_load(_core(localcluster).read_namespaced_config_map("elasticsearch-logging-config", "logging").data["elasticsearch.yml"])
+        assert config["xpack.security.transport.ssl.enabled"] is True and "cluster.initial_master_nodes" not in config
+        assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 3
+        run = playbook(SITE, localcluster.kubeconfig, **secured)
+        assert run.rc == 0 and run.recap["changed"] == 0, run
 
 
-@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
-def test_the_runbooks_kube_system_namespace_is_used_but_never_created_or_deleted(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, efk_namespace="kube-system", **FAST)
-    assert run.rc == 0, run
-    assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "kube-system").status.ready_replicas == 1
-    run = playbook(TEARDOWN, localcluster.kubeconfig, efk_namespace="kube-system", efk_purge_data="true",
-                   falco_efk_stage_kibana_dashboards="false")
-    assert run.rc == 0, run
-    assert "kube-system" in [n.metadata.name for n in _core(localcluster).list_namespace().items]
-    assert not _core(localcluster).list_namespaced_persistent_volume_claim("kube-system").items
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "kube-system")], indirect=True)
+class TestTheRunbooksKubeSystemNamespace:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    def test_the_runbooks_kube_system_namespace_is_used_but_never_created_or_deleted(self, localcluster, playbook):
+        run = playbook(SITE, localcluster.kubeconfig, efk_namespace="kube-system", **FAST)
+        assert run.rc == 0, run
+        assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "kube-system").status.ready_replicas == 1
+        run = playbook(TEARDOWN, localcluster.kubeconfig, efk_namespace="kube-system", efk_purge_data="true",
+                       falco_efk_stage_kibana_dashboards="false")
+        assert run.rc == 0, run
+        assert "kube-system" in [n.metadata.name for n in _core(localcluster).list_namespace().items]
+        assert not _core(localcluster).list_namespaced_persistent_volume_claim("kube-system").items
 
 
 @pytest.mark.parametrize("localcluster", [("1.8", "gke", "8")], indirect=True)
-def test_a_1_8_cluster_gets_the_stack_through_api_version_patch(localcluster, playbook):
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
-                   falco_efk_stage_kibana_dashboards="false")
-    assert run.rc == 0, run
-    sts = localcluster.http("GET", "/apis/apps/v1beta2/namespaces/logging/statefulsets/elasticsearch-logging")[1]
-    assert sts["status"]["readyReplicas"] == 1, sts
-    assert localcluster.http("GET", "/apis/policy/v1beta1/namespaces/logging/poddisruptionbudgets/elasticsearch-logging")[0] == 200
-    localcluster.clear_requests()
-    run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
-                   falco_efk_stage_kibana_dashboards="false")
-    assert run.rc == 0 and run.recap["changed"] == 0, run
-    assert localcluster.writes() == []  # the run lock aside (taken and released)
+class TestA18ClusterGets:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    def test_a_1_8_cluster_gets_the_stack_through_api_version_patch(self, localcluster, playbook):
+        run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
+                       falco_efk_stage_kibana_dashboards="false")
+        assert run.rc == 0, run
+        sts = localcluster.http("GET", "/apis/apps/v1beta2/namespaces/logging/statefulsets/elasticsearch-logging")[1]
+        assert sts["status"]["readyReplicas"] == 1, sts
+        assert localcluster.http("GET", "/apis/policy/v1beta1/namespaces/logging/poddisruptionbudgets/elasticsearch-logging")[0] == 200
+        localcluster.clear_requests()
+        run = playbook(SITE, localcluster.kubeconfig, prerequisites_fail_on="never", efk_wait_timeout="60", falco_efk_stage_falco="false",
+                       falco_efk_stage_kibana_dashboards="false")
+        assert run.rc == 0 and run.recap["changed"] == 0, run
+        assert localcluster.writes() == []  # the run lock aside (taken and released)
 
 
-@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
-@pytest.mark.parametrize("extra, message", [
-    ({"efk_elasticsearch_replicas": "2"}, "must be 1, or 3 or more"),
-    ({"efk_elasticsearch_replicas": "3"}, "needs transport TLS: set efk_elasticsearch_tls_secret"),
-    ({"efk_elasticsearch_memory": "4GB"}, "efk_elasticsearch_memory must be a whole number of Mi or Gi"),
-    ({"efk_elasticsearch_version": "latest"}, "efk_elasticsearch_version must look like 8.19.10"),
-    ({"efk_elasticsearch_http_tls": "true"}, "efk_elasticsearch_http_tls needs efk_elasticsearch_tls_secret"),
-    ({"efk_state": "gone"}, "efk_state"),
-])
-def test_bad_input_fails_clearly_before_any_write(localcluster, playbook, extra, message):
-    localcluster.clear_requests()
-    run = playbook(SITE, localcluster.kubeconfig, **FAST, **extra)
-    assert run.rc != 0 and message in run.out, run
-    assert localcluster.writes() == []
+@pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "bad-input")], indirect=True)
+class TestBadInputFailsClearlyBefore:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    @pytest.mark.parametrize("extra, message", [
+        ({"efk_elasticsearch_replicas": "2"}, "must be 1, or 3 or more"),
+        ({"efk_elasticsearch_replicas": "3"}, "needs transport TLS: set efk_elasticsearch_tls_secret"),
+        ({"efk_elasticsearch_memory": "4GB"}, "efk_elasticsearch_memory must be a whole number of Mi or Gi"),
+        ({"efk_elasticsearch_version": "latest"}, "efk_elasticsearch_version must look like 8.19.10"),
+        ({"efk_elasticsearch_http_tls": "true"}, "efk_elasticsearch_http_tls needs efk_elasticsearch_tls_secret"),
+        ({"efk_state": "gone"}, "efk_state"),
+    ])
+    def test_bad_input_fails_clearly_before_any_write(self, localcluster, playbook, extra, message):
+        localcluster.clear_requests()
+        run = playbook(SITE, localcluster.kubeconfig, **FAST, **extra)
+        assert run.rc != 0 and message in run.out, run
+        assert localcluster.writes() == []
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8", "own")], indirect=True)
-def test_http_tls_gets_ready_when_the_certificate_names_the_service_and_says_why_not_when_it_does_not(localcluster, playbook):
-    # The readiness probe verifies the certificate as Fluentd and Kibana do, for the Service's name (the names cert-manager
-    # is usually asked for); a certificate that names something else keeps Elasticsearch unready, the kubelet saying why.
-    tls = {"efk_elasticsearch_tls_secret": "es-certs", "efk_elasticsearch_http_tls": "true", "falco_efk_stage_falco": "false",
-           "falco_efk_stage_kibana_dashboards": "false", **FAST}
-    for namespace, names in (("logging", ["elasticsearch-logging.logging.svc"]), ("elsewhere", ["localhost"])):
-        _core(localcluster).create_namespace({"metadata": {"name": namespace}})
-        _core(localcluster).create_namespaced_secret(namespace, certificate_secret(namespace, names))
-    run = playbook(SITE, localcluster.kubeconfig, **tls)
-    assert run.rc == 0, run
-    assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 1
-    run = playbook(SITE, localcluster.kubeconfig, **dict(tls, efk_namespace="elsewhere", efk_wait_timeout="5"))
-    assert run.rc != 0 and "did not reach yellow" in run.out, run
-    events = _core(localcluster).list_namespaced_event("elsewhere").items
-    assert [e.message for e in events if e.reason == "Unhealthy"] == [
-        "Readiness probe failed: curl: (60) SSL: no alternative certificate subject name matches target host name "
-        "'elasticsearch-logging.elsewhere.svc'"]
+class TestHttpTlsGetsReadyWhen:
+    """A cluster of its own (xdist gives each class its own worker)."""
+
+    def test_http_tls_gets_ready_when_the_certificate_names_the_service_and_says_why_not_when_it_does_not(self, localcluster, playbook):
+        # The readiness probe verifies the certificate as Fluentd and Kibana do, for the Service's name (the names cert-manager
+        # is usually asked for); a certificate that names something else keeps Elasticsearch unready, the kubelet saying why.
+        tls = {"efk_elasticsearch_tls_secret": "es-certs", "efk_elasticsearch_http_tls": "true", "falco_efk_stage_falco": "false",
+               "falco_efk_stage_kibana_dashboards": "false", **FAST}
+        for namespace, names in (("logging", ["elasticsearch-logging.logging.svc"]), ("elsewhere", ["localhost"])):
+            _core(localcluster).create_namespace({"metadata": {"name": namespace}})
+            _core(localcluster).create_namespaced_secret(namespace, certificate_secret(namespace, names))
+        run = playbook(SITE, localcluster.kubeconfig, **tls)
+        assert run.rc == 0, run
+        assert _apps(localcluster).read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 1
+        run = playbook(SITE, localcluster.kubeconfig, **dict(tls, efk_namespace="elsewhere", efk_wait_timeout="5"))
+        assert run.rc != 0 and "did not reach yellow" in run.out, run
+        events = _core(localcluster).list_namespaced_event("elsewhere").items
+        assert [e.message for e in events if e.reason == "Unhealthy"] == [
+            "Readiness probe failed: curl: (60) SSL: no alternative certificate subject name matches target host name "
+            "'elasticsearch-logging.elsewhere.svc'"]
