@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: falco_rules
-short_description: Check custom Falco rules for structure and assemble them into rules files
+short_description: Check custom Falco rules as Falco would load them and assemble them into rules files
 version_added: 0.1.0
 description:
   - Checks your Falco rules, macros and lists before anything is applied, so a typo fails the play on the
@@ -20,8 +20,20 @@ description:
     A rule that changes an existing one (C(append) true, an C(override) mapping, or only C(enabled)) needs only
     what it changes. It also checks that C(tags) is a list of strings, that each exception has a C(name), that macros
     have a C(condition), that lists have C(items), and that no source defines the same rule, macro or list twice.
-  - Unknown keys, and forms recent Falco releases deprecate, give warnings, as Falco does.
-  - Conditions and outputs are not compiled; Falco checks field names and filter syntax when it loads the files.
+  - Checks what Falco does with your items after its default rules (falcosecurity/rules C(falco_rules.yaml) at
+    C(falco-rules-5.1.0), the file Falco 0.44.1 ships; its macro, list and rule names are built in). Every condition
+    (and the one Falco builds from a rule's exceptions) must parse with Falco's filter grammar, once Falco has pasted
+    the lists' items in; every macro a condition uses must be one of Falco's or yours, defined where Falco looks (a
+    macro sees only the macros defined before it, and each file only itself and the files loaded before it); no macro
+    may use itself, directly or through others; an C(append) or C(override) needs a rule, macro or list of that name
+    loaded before it; and exceptions' C(comps) must be operators Falco accepts. Each problem names the source, the
+    item, where in the condition, and the fix.
+  - Unknown keys, forms recent Falco releases deprecate, invalid macro or list names, deprecated fields such as
+    C(evt.dir), and macros or lists nothing uses give warnings, as Falco does. A rule of a source other than
+    C(syscall) is only warned about, since Falco skips it unless a plugin provides that source.
+  - Field names are checked for their shape only, and outputs not at all; which fields exist is Falco's (and its
+    plugins') to say when it loads the files. The grammar is Falco 0.44.1's; Falco 0.42 lacks the C(oneof),
+    C(anyof) and C(allof) operator modifiers and the C(join), C(concat) and C(getopt) transformers.
   - Assembles the inline rules and each file into ConfigMap keys, C(00-inline.yaml) then C(NN-<file name>.yaml)
     in the order given, so Falco, which loads a rules directory in sorted order, loads them in that order.
   - Talks to no cluster and writes nothing; C(changed) is always false.
@@ -34,6 +46,12 @@ options:
         C(required_engine_version), C(required_plugin_versions)) or YAML text of such a list.
     type: raw
     default: []
+  rules_label:
+    description:
+      - What the messages call O(rules), such as the variable you set them in (the falco role passes C(falco_rules)),
+        so a problem names where to fix it.
+    type: str
+    default: inline rules
   files:
     description:
       - Rules files to read, in load order. Each is a YAML list of items, as Falco reads them.
@@ -45,8 +63,8 @@ options:
 requirements:
   - PyYAML
 notes:
-  - Falco's rules syntax is described at U(https://falco.org/docs/concepts/rules/) and
-    U(https://falco.org/docs/reference/rules/rule-fields/).
+  - Falco's rules syntax is described at U(https://falco.org/docs/concepts/rules/),
+    U(https://falco.org/docs/concepts/rules/conditions/) and U(https://falco.org/docs/reference/rules/rule-fields/).
 """
 
 EXAMPLES = r"""
@@ -117,7 +135,9 @@ count:
   type: dict
   sample: {"rule": 2, "macro": 0, "list": 1}
 problems:
-  description: Every problem found, each naming the source, the item and the remedy.
+  description:
+    - Every problem found, each naming the source, the item and the remedy; for a condition, also Falco's own message,
+      the line and column, and the text around it (C(>>>) marks where Falco's parser stopped).
   returned: failure
   type: list
   elements: str
@@ -136,6 +156,7 @@ def argument_spec():
     """The module's options."""
     return dict(
         rules=dict(type="raw", default=[]),
+        rules_label=dict(type="str", default=falco_rules.INLINE_SOURCE),
         files=dict(type="list", elements="path", default=[]),
     )
 
@@ -160,7 +181,7 @@ def run(module):
     if not falco_rules.HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
     texts, problems = read_files(module.params["files"])
-    rules_files, summary, warnings, found = falco_rules.assemble(module.params["rules"], texts)
+    rules_files, summary, warnings, found = falco_rules.assemble(module.params["rules"], texts, module.params["rules_label"])
     problems.extend(found)
     for warning in warnings:
         module.warn(warning)  # each names its source and item

@@ -122,10 +122,10 @@ CASES = [
     # ------------------------------------------------------------------ role falco
     ("falco-driver-ebpf2", "falco_driver: ebpf2", ["value of falco_driver must be one of: modern_ebpf, kmod, auto, got: ebpf2"]),
     ("falco-rules-missing-condition", "falco_rules: a new rule without condition",
-     ["inline rules, item 1 (rule 'Shell in prod'): missing condition", RULES_FIX]),
+     ["falco_rules, item 1 (rule 'Shell in prod'): missing condition", RULES_FIX]),
     ("falco-rules-file-not-yaml", "falco_rules_files: a file that is not YAML", ["rules-not-yaml.yaml: not valid YAML at line 2", RULES_FIX]),
     ("falco-rules-mapping", "falco_rules: one mapping instead of a list of items",
-     ["inline rules: must be a list of items or YAML text of a list, not a mapping", RULES_FIX]),
+     ["falco_rules: must be a list of items or YAML text of a list, not a mapping", RULES_FIX]),
     ("falco-wait-timeout-negative", "falco_wait_timeout: -1",
      ["falco_wait_timeout: -1 seconds leaves no time to wait. Give 1 or more", "This stage has written nothing"]),
     ("falco-memory-lots", "falco_memory_limit: lots", ["falco_memory_limit: lots " + QUANTITY_FIX, "512Mi"]),

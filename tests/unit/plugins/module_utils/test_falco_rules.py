@@ -267,11 +267,239 @@ def test_assembled_yaml_parses_back_to_the_same_items_in_the_same_order():
 
 
 def test_multi_line_conditions_are_written_as_literal_blocks():
-    text = falco_rules.assemble([dict(MACRO, condition="a and\nb\n")], [])[0]["00-inline.yaml"]
-    assert text == "- macro: spawned_process\n  condition: |\n    a and\n    b\n"
+    text = falco_rules.assemble([dict(MACRO, condition="evt.type = execve and\ncontainer\n")], [])[0]["00-inline.yaml"]
+    assert text == "- macro: spawned_process\n  condition: |\n    evt.type = execve and\n    container\n"
 
 
 def test_multi_document_files_stay_multi_document():
     text = "- list: a\n  items: [x]\n---\n- list: b\n  items: [y]\n"
     rules_files = falco_rules.assemble([], [("/r/two.yaml", text)])[0]
     assert list(yaml.safe_load_all(rules_files["01-two.yaml"])) == list(yaml.safe_load_all(text))
+
+
+# ---------------------------------------------------------------- what Falco compiles: syntax, macros, lists, changes
+
+
+def compiled(*items, **files):
+    """(problems, warnings) of assembling inline items (and files name -> items), as Falco would load them."""
+    sources = [("/r/%s.yaml" % name, yaml.safe_dump(value)) for name, value in files.items()]
+    _rules_files, _summary, warnings, problems = falco_rules.assemble(list(items), sources)
+    return problems, warnings
+
+
+def rule(name="Custom shell", condition="spawned_process and container and proc.name in (shell_binaries)", **keys):
+    return dict({"rule": name, "desc": "d", "condition": condition, "output": "o (cmd=%proc.cmdline)", "priority": "WARNING"},
+                **keys)
+
+
+@pytest.mark.parametrize("items", [
+    [rule()],
+    [rule(enabled=False)],
+    [{"macro": "spawned_process", "condition": "evt.type in (execve, execveat) and proc.name exists"}, rule()],
+    [{"macro": "container", "override": {"condition": "replace"}, "condition": "container.id != host and k8s.ns.name exists"}],
+    [{"macro": "spawned_process", "override": {"condition": "append"}, "condition": "and proc.pname != runc"}],
+    [{"list": "shell_binaries", "override": {"items": "append"}, "items": ["fish", "my shell"]}, rule()],
+    [{"list": "my_shells", "items": ["shell_binaries", "fish"]}, rule(condition="spawned_process and proc.name in (my_shells)")],
+    [{"rule": "Terminal shell in container", "override": {"condition": "append"}, "condition": "and not proc.pname = sshd"}],
+    [{"rule": "Terminal shell in container", "override": {"enabled": "replace"}, "enabled": False}],
+    [rule(condition="custom_shell"), {"macro": "custom_shell", "condition": "spawned_process and proc.name = bash"}],
+    [rule(exceptions=[{"name": "known", "fields": ["proc.name", "proc.pname"], "comps": ["=", "in"], "values": [["bash", ["sshd", "login"]]]},
+                      {"name": "images", "fields": "container.image.repository", "comps": "startswith oneof",
+                       "values": ["docker.io/library/debian", "my registry/x"]}])],
+])
+def test_rules_falco_compiles_have_no_problems_using_and_changing_the_defaults(items):
+    problems, warnings = compiled(*items)
+    assert problems == [] and not [w for w in warnings if "deprecated" not in w], (problems, warnings)
+
+
+@pytest.mark.parametrize("item, expected", [
+    (rule(condition="spawned_process and and container"),
+     "inline rules, item 1 (rule 'Custom shell'): the condition does not parse: unexpected token after 'and', expecting 'or', 'and' "
+     "(line 1, column 25: 'spawned_process and and >>>container'). A condition joins checks"),
+    ({"macro": "my_shell", "condition": "proc.name in (bash, sh"},
+     "inline rules, item 1 (macro 'my_shell'): the condition does not parse: expected a ')' token (line 1, column 23: "
+     "'proc.name in (bash, sh>>>')."),
+    (rule(condition="proc.name contains(bash)"), "expected a valid check operator: one of 'exists', '<='"),
+    (rule(condition='proc.cmdline regex "\\d+"'), "unsupported string escape sequence: \\d (line 1, column 25"),
+    (rule(condition="spawned_process and shell_binaries"),
+     "expected a '(' token, a field check, or an identifier (line 1, column 21: 'spawned_process and >>>shell_binaries'). Falco "
+     "pasted the items of list 'shell_binaries' there: it replaces a list's name with its items wherever the name stands alone, "
+     "so use a list only inside parentheses, as in proc.name in (shell_binaries)."),
+    (rule(condition="spawned_process\n  and proc.name in (bash)\n  or and x\n"), "(line 3, column 10: '  or and >>>x')"),
+    (rule(condition=""), "inline rules, item 1 (rule 'Custom shell'): the condition is empty (Falco: Value must be non-empty)."),
+    (rule(condition=" \n", exceptions=[{"name": "e", "fields": ["proc.name"], "values": [["x"]]}]),
+     "the condition does not parse: expected a '(' token, a field check, or an identifier (line 2, column 1: '>>>')"),
+    ({"macro": "m", "condition": ""}, "inline rules, item 1 (macro 'm'): the condition is empty"),
+])
+def test_a_condition_falco_cannot_parse_is_a_problem_naming_the_item_the_place_and_the_fix(item, expected):
+    problems, _warnings = compiled(item)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_an_appended_condition_is_parsed_after_the_one_it_extends_and_blamed_on_the_item_that_appended():
+    (problem,) = compiled({"macro": "spawned_process", "override": {"condition": "append"}, "condition": "and and proc.name = x"})[0]
+    assert problem.startswith("inline rules, item 1 (macro 'spawned_process'): the appended condition does not parse: unexpected "
+                              "token after 'and', expecting 'or', 'and' (line 1, column 9: 'and and >>>proc.name = x').")
+    (problem,) = compiled(rule(), {"rule": "Custom shell", "override": {"condition": "append"}, "condition": "and (proc.name = x"})[0]
+    assert problem.startswith("inline rules, item 2 (rule 'Custom shell'): the appended condition does not parse: expected a ')' "
+                              "token (line 1, column 19: 'and (proc.name = x>>>').")
+
+
+def test_an_undefined_macro_is_a_problem_with_a_suggestion():
+    (problem,) = compiled(rule(condition="spawned_process and contaner"))[0]
+    assert problem == ("inline rules, item 1 (rule 'Custom shell'): the condition uses 'contaner', which is not a macro of Falco's "
+                       "default rules nor of yours (Falco: Undefined macro 'contaner' used in filter.). Define macro 'contaner' "
+                       "before this item, or correct the name (did you mean 'container'?); if 'contaner' is a value, compare a "
+                       "field with it, as in proc.name = contaner.")
+
+
+def test_an_item_of_a_list_is_a_literal_not_a_reference():
+    assert compiled({"list": "mine", "items": ["no_such_list", "bash"]}, rule(condition="proc.name in (mine)"))[0] == []
+
+
+def test_a_macro_sees_only_the_macros_before_it():
+    (problem,) = compiled({"macro": "first", "condition": "second"}, {"macro": "second", "condition": "proc.name = x"},
+                          rule(condition="first"))[0]
+    assert problem.startswith("inline rules, item 1 (macro 'first'): the condition uses 'second', which is defined only after "
+                              "this macro (Falco: Undefined macro 'second' used in filter.). A macro sees only the macros defined "
+                              "before it: move the definition at inline rules, item 2 (macro 'second') above this one.")
+
+
+def test_a_file_sees_only_what_was_loaded_before_it():
+    problems = compiled(rule(condition="spawned_process and later_macro"), b=[{"macro": "later_macro", "condition": "proc.name = x"}])[0]
+    assert problems == ["inline rules, item 1 (rule 'Custom shell'): the condition uses 'later_macro', which is defined only later, "
+                        "at rules file /r/b.yaml, item 1 (macro 'later_macro') (Falco: Undefined macro 'later_macro' used in "
+                        "filter.). Falco checks each rules file with only what was loaded before it: define the macro in the "
+                        "same file or an earlier one."]
+
+
+@pytest.mark.parametrize("items, where, loop", [
+    ([{"macro": "container", "override": {"condition": "replace"}, "condition": "container and k8s.ns.name exists"}],
+     "item 1 (macro 'container')", "container -> container"),
+    ([{"macro": "a", "condition": "proc.name = x"}, {"macro": "b", "condition": "a"},
+      {"macro": "a", "override": {"condition": "append"}, "condition": "or b"}], "item 3 (macro 'a')", "a -> b -> a"),
+    ([{"macro": "open_write", "override": {"condition": "append"}, "condition": "or spawned_process"},
+      {"macro": "spawned_process", "override": {"condition": "append"}, "condition": "or open_write"}],
+     "item 1 (macro 'open_write')", "open_write -> spawned_process -> open_write"),
+    ([{"macro": "spawned_process", "condition": "evt.type = execve and shell_procs"},
+      {"macro": "shell_procs", "override": {"condition": "append"}, "condition": "or spawned_process"}],
+     "item 1 (macro 'spawned_process')", "spawned_process -> shell_procs -> spawned_process"),
+])
+def test_a_macro_loop_is_a_problem_naming_the_cycle(items, where, loop):
+    (problem,) = compiled(*items)[0]
+    steps = loop.split(" -> ")
+    remedy = "To add to a macro, use override: {condition: append}" if len(steps) == 2 else "Remove one of these uses (%s)." % (
+        ", ".join("%s uses %s" % pair for pair in zip(steps, steps[1:])))
+    assert problem.startswith("inline rules, %s: macro loop %s (Falco: reference loop in macro '%s'). A macro cannot use itself, "
+                              "directly or through other macros. %s" % (where, loop, steps[-1], remedy)), problem
+
+
+def test_a_new_macro_that_uses_itself_is_undefined_in_falco_and_said_so():
+    (problem,) = compiled({"macro": "mine", "condition": "mine or proc.name = x"}, rule(condition="mine"))[0]
+    assert "the condition uses 'mine', which is this macro itself (Falco: Undefined macro 'mine' used in filter.). A new macro " \
+           "cannot use itself." in problem
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({"list": "my_shels", "override": {"items": "append"}, "items": ["fish"]},
+     "item 1 (list 'my_shels'): appends to list 'my_shels', but neither Falco's default rules nor your items before this one "
+     "define it (Falco: List uses 'append' or 'override.items: append' but no list by that name already exists). Define the list "
+     "instead (without append or override), or correct the name."),
+    ({"list": "shell_binarys", "append": True, "items": ["fish"]}, "or correct the name (did you mean 'shell_binaries'?)."),
+    ({"macro": "mine", "override": {"condition": "append"}, "condition": "or x"},
+     "(Falco: Macro uses 'append' or 'override.condition: append' but no macro by that name already exists)"),
+    ({"rule": "Mine", "override": {"condition": "append"}, "condition": "and x"},
+     "item 1 (rule 'Mine'): overrides rule 'Mine', but neither Falco's default rules nor your items before this one define it "
+     "(Falco: Rule uses 'append' or 'override.<key>: append' but no rule by that name already exists). Define the rule instead "
+     "(with desc, condition, output and priority, without append or override), or correct the name."),
+    ({"rule": "Mine", "append": True, "condition": "and x"}, "appends to rule 'Mine'"),
+    ({"rule": "Mine", "override": {"priority": "replace"}, "priority": "ERROR"},
+     "(Falco: An 'override.<key>: replace' to a rule was requested but no rule by that name already exists)"),
+    ({"rule": "Termnal shell in container", "override": {"enabled": "replace"}, "enabled": False},
+     "or correct the name (did you mean 'Terminal shell in container'?)."),
+    ({"rule": "Terminal shell", "enabled": False},
+     "item 1 (rule 'Terminal shell'): enables rule 'Terminal shell', but neither Falco's default rules nor your items before "
+     "this one define it (Falco: Rule has 'enabled' key but no rule by that name already exists). Correct the name"),
+])
+def test_changing_an_item_that_does_not_exist_is_a_problem_as_in_falco(item, expected):
+    (problem,) = compiled(item)[0]
+    assert expected in problem, problem
+
+
+def test_changing_an_item_before_it_is_defined_says_where_it_is():
+    (problem,) = compiled({"list": "mine", "override": {"items": "append"}, "items": ["x"]}, b=[{"list": "mine", "items": ["y"]}])[0]
+    assert problem.endswith("Your rules define it only later, at rules file /r/b.yaml, item 1 (list 'mine'): move this item after "
+                            "that one.")
+
+
+def test_a_rule_redefined_with_another_source_is_a_problem():
+    (problem,) = compiled(rule(name="Terminal shell in container", source="k8s_audit", condition="ka.verb = create"))[0]
+    assert "has source k8s_audit, but Falco's default rules" in problem and "Rule has been re-defined with a different source" in problem
+
+
+def test_a_rule_of_another_source_is_only_warned_about_since_falco_skips_it_without_its_plugin():
+    problems, warnings = compiled(rule(source="k8s_audit", condition="ka.verb = create and kcreate"))
+    assert problems == []
+    assert any("uses 'kcreate'" in w and w.endswith("Falco compiles a rule of source k8s_audit only when a plugin provides that "
+                                                     "source.") for w in warnings), warnings
+
+
+@pytest.mark.parametrize("exceptions, expected", [
+    ([{"name": "e", "fields": ["proc.name", "proc.pname"], "comps": ["=", "equals"], "values": [["a", "b"]]}],
+     "exception 'e': 'equals' is not an operator Falco knows; use one of exists, <=, <"),
+    ([{"name": "e", "fields": ["proc.name", "proc.pname"], "comps": ["="], "values": [["a", "b"]]}],
+     "(Falco: Fields and comps lists must have equal length)"),
+    ([{"name": "e", "fields": "proc.name", "comps": "=", "values": ["a"]}],
+     "with a single field, comps must be in, pmatch or intersects (or an operator with oneof, anyof or allof), not '='"),
+    ([{"name": "e", "fields": "proc.name", "comps": ["in"], "values": ["a"]}], "(Falco: Fields and comps must both be strings)"),
+    ([{"name": "e", "fields": ["proc.name", "proc.pname"], "values": [["a"]]}],
+     "item 1 (rule 'Custom shell'): the exceptions' values do not fit their fields (Falco: Fields and values lists must have "
+     "equal length). With fields a list, values is a list of rows"),
+    ([{"name": "e", "fields": "proc.name", "values": [["a"]]}], "(Falco: Expected values array to contain a list of strings)"),
+    ([{"name": "e", "fields": ["proc name"], "values": [["a"]]}],
+     "the condition Falco builds from the exceptions does not parse: expected a ')' token"),
+])
+def test_exceptions_falco_refuses_are_problems(exceptions, expected):
+    (problem,) = compiled(rule(exceptions=exceptions))[0]
+    assert expected in problem, problem
+
+
+def test_exceptions_appended_to_a_rule_of_yours_follow_falcos_rules():
+    base = rule(exceptions=[{"name": "known", "fields": ["proc.name"], "values": [["bash"]]}])
+    change = {"rule": "Custom shell", "override": {"exceptions": "append"}}
+    assert compiled(base, dict(change, exceptions=[{"name": "known", "values": [["zsh"]]}]))[0] == []
+    problems = compiled(base, dict(change, exceptions=[
+        {"name": "known", "fields": ["proc.name"], "values": [["zsh"]]}, {"name": "other", "values": [["zsh"]]}]))[0]
+    assert [p.split(": ", 1)[1][:60] for p in problems] == [
+        "exception 'known' is already the rule's, so only values can ", "exception 'other' is new to the rule, so it needs fields and"]
+
+
+def test_what_falco_only_warns_about_is_a_warning():
+    problems, warnings = compiled({"macro": "my-macro", "condition": "proc.name = x"}, {"list": "unused_list", "items": []},
+                                  {"macro": "unused_macro", "condition": "evt.dir = < and proc.name = y"})
+    assert problems == []
+    assert warnings == [
+        "inline rules, item 1 (macro 'my-macro'): Falco warns that the macro name is invalid (it must be a letter, then letters, "
+        "digits or _), and a condition cannot use it; rename the macro.",
+        "inline rules, item 3 (macro 'unused_macro'): the condition uses evt.dir, which Falco deprecates: due to the drop of enter "
+        "events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always evaluates to false; remove the check on evt.dir.",
+        "inline rules, item 1 (macro 'my-macro'): no rule or macro uses macro 'my-macro' (Falco warns: Macro not referred to by "
+        "any other rule/macro).",
+        "inline rules, item 3 (macro 'unused_macro'): no rule or macro uses macro 'unused_macro' (Falco warns: Macro not referred "
+        "to by any other rule/macro).",
+        "inline rules, item 2 (list 'unused_list'): no rule or macro uses list 'unused_list' (Falco warns: List not referred to "
+        "by any other rule/macro)."]
+
+
+def test_compile_problems_come_after_the_structure_problems_of_the_source_that_brought_them_and_nothing_is_assembled():
+    rules_files, _summary, _warnings, problems = falco_rules.assemble(
+        [rule(condition="spawned_process and nope"), {"rule": "x"}],
+        [("/r/a.yaml", yaml.safe_dump([{"macro": "m", "condition": "("}]))])
+    assert rules_files == {}
+    assert [p.split(":")[0] for p in problems] == ["inline rules, item 2 (rule 'x')", "inline rules, item 1 (rule 'Custom shell')",
+                                                   "rules file /r/a.yaml, item 1 (macro 'm')"]
+
+
+def test_the_same_mistake_is_reported_once_though_falco_would_meet_it_after_every_file():
+    problems = compiled(rule(condition="nope"), a=[LIST], b=[LIST])[0]
+    assert len(problems) == 1

@@ -94,3 +94,17 @@ def test_check_mode_assembles_the_same_and_changes_nothing(run_module, tmp_path)
     checked, applied = run_module(falco_rules.main, args, check_mode=True), run_module(falco_rules.main, args)
     assert not checked.failed and checked.result["changed"] is False
     assert checked.result["rules_files"] == applied.result["rules_files"]
+
+
+def test_a_rule_falco_would_refuse_to_compile_fails_naming_it(run_module, tmp_path):
+    custom = tmp_path / "custom.yaml"
+    custom.write_text("- macro: shells_spawned\n  condition: spawned_process and\n    proc.name in (shell_binaries\n")
+    exited = run_module(falco_rules.main, {"rules": [dict(RULE, condition="shells_spawned and contaner")], "files": [str(custom)]})
+    assert exited.failed and exited.result["msg"].startswith("3 problems in the Falco rules; nothing was assembled:\n- ")
+    later, typo, syntax = exited.result["problems"]
+    assert later.startswith("inline rules, item 1 (rule 'Shell in container'): the condition uses 'shells_spawned', which is "
+                            "defined only later, at rules file %s, item 1 (macro 'shells_spawned')" % custom)
+    assert "uses 'contaner', which is not a macro of Falco's default rules nor of yours" in typo
+    assert syntax.startswith("rules file %s, item 1 (macro 'shells_spawned'): the condition does not parse: expected a ')' token "
+                             "(line 1, column 49: '...process and proc.name in (shell_binaries>>>')." % custom)
+    assert all(problem in exited.result["msg"] for problem in exited.result["problems"])
