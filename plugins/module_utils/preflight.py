@@ -302,19 +302,27 @@ def check_storage(storage_classes, persistence):
                     "emptyDir.", names)]
 
 
+# The annotation values of namespaces the collection's roles created (the falco role's, the efk role's).
+CREATED_BY = ("falco", "seclog.falco_efk")
+
+
 def check_pod_security(namespace, served, psp_count):
     """Privileged Falco pods against Pod Security Admission (new clusters) or PodSecurityPolicy (old ones)."""
     findings = []
     if namespace is not None:
         labels = namespace.get("metadata", {}).get("labels") or {}
         level = labels.get("pod-security.kubernetes.io/enforce")
-        if level in ("baseline", "restricted"):
+        # A namespace the collection created is labelled by its roles at the level their pods need.
+        ours = (namespace.get("metadata", {}).get("annotations") or {}).get("seclog.io/created-by") in CREATED_BY
+        if level in ("baseline", "restricted") and not ours:
             name = namespace.get("metadata", {}).get("name")
             findings.append(finding("podsecurity.enforced", "error",
-                                    "Namespace %s enforces the %s Pod Security Standard, which rejects Falco's privileged pods."
+                                    "Namespace %s enforces the %s Pod Security Standard, which rejects privileged pods (Falco's) "
+                                    "and hostPath volumes (Fluentd's); the collection never relabels a namespace it did not create."
                                     % (name, level),
-                                    "Let the falco role label the namespace privileged (pod-security.kubernetes.io/enforce: "
-                                    "privileged), or install Falco into its own namespace.", [name]))
+                                    "Label it privileged yourself (kubectl label namespace %s pod-security.kubernetes.io/enforce="
+                                    "privileged --overwrite), or name a namespace the collection creates (falco_namespace, "
+                                    "efk_namespace)." % name, [name]))
     psp_served = any("podsecuritypolicies" in served.get(gv, ()) for gv in ("policy/v1beta1", "extensions/v1beta1"))
     if psp_served and psp_count:
         findings.append(finding("podsecurity.psp", "warning",

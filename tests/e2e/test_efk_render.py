@@ -172,7 +172,8 @@ def test_a_multi_node_cluster_spreads_and_uses_tls_from_the_given_secret(render)
     spec = sts["spec"]["template"]["spec"]
     assert sts["spec"]["podManagementPolicy"] == "Parallel" and "volumeClaimTemplates" not in sts["spec"]
     assert {"name": "data", "emptyDir": {}} in spec["volumes"]
-    assert {"name": "certs", "secret": {"secretName": "es-certs"}} in spec["volumes"]
+    assert {"name": "certs", "secret": {"secretName": "es-certs", "items": [{"key": "ca.crt", "path": "ca.crt"}, {"key": "tls.crt", "path": "tls.crt"},
+                                                                          {"key": "tls.key", "path": "tls.key"}]}} in spec["volumes"]
     assert spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
     fluentd = _of(objects, "ConfigMap", "fluentd-es-config")["data"]["fluent.conf"]
     assert "scheme \"#{ENV['FLUENT_ELASTICSEARCH_SCHEME']}\"" in fluentd and "ssl_verify true" in fluentd
@@ -225,5 +226,31 @@ def test_kibana_is_served_under_the_api_server_proxy_path_and_probes_its_status(
     env = {e["name"]: e.get("value") for e in kibana["env"]}
     assert env["SERVER_BASEPATH"] == "/api/v1/namespaces/logging/services/kibana-logging/proxy"
     assert env["SERVER_REWRITEBASEPATH"] == "false"
-    assert env["ELASTICSEARCH_HOSTS"] == "http://elasticsearch-logging.logging.svc:9200"
+    # HTTPS by default (security on), verified against the generated CA.
+    assert env["ELASTICSEARCH_HOSTS"] == "https://elasticsearch-logging.logging.svc:9200"
+    assert env["ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES"] == "/usr/share/kibana/config/certs/ca.crt"
     assert kibana["readinessProbe"]["httpGet"] == {"path": "/api/status", "port": "ui"}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_namespace_enforces_the_level_fluentd_needs_and_audits_at_restricted(render, variant):
+    labels = _of(_objects(render(variant)), "Namespace", "logging")["metadata"]["labels"]
+    # Fluentd reads the nodes' logs through hostPath volumes, which baseline forbids: privileged is the strictest level
+    # every pod of the stack passes, whatever the sysctl init container does.
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert labels["pod-security.kubernetes.io/warn"] == "privileged"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+
+
+def test_elasticsearch_and_kibana_pass_restricted_without_the_sysctl_init_container(render):
+    """Only Fluentd needs more than restricted once the sysctl init container is off (the Elasticsearch docs' way)."""
+    from ansible_collections.seclog.falco_efk.plugins.module_utils.pod_security import namespace_level
+
+    report = namespace_level(_objects(render("es8-three-nodes-tls")))
+    assert [need["object"] for need in report["needs"]] == ["DaemonSet fluentd-es"]
+    assert report["needs"][0]["reasons"][0] == 'non-default capabilities (container "fluentd" must not include "DAC_READ_SEARCH" in ' \
+                                               'securityContext.capabilities.add)'
+    default = namespace_level(_objects(render("default")))
+    assert {need["object"]: need["level"] for need in default["needs"]} == {
+        "StatefulSet elasticsearch-logging": "privileged", "DaemonSet fluentd-es": "privileged"}
+    assert any("sysctl" in reason for reason in default["needs"][0]["reasons"] + default["needs"][1]["reasons"])

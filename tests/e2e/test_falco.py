@@ -22,7 +22,7 @@ def _core(cluster):
     return client.CoreV1Api(cluster.api_client())
 
 
-def _pod_spec(cluster, namespace="logging") -> dict:
+def _pod_spec(cluster, namespace="falco") -> dict:
     return cluster.http("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/falco")[1]["spec"]["template"]["spec"]
 
 
@@ -113,11 +113,19 @@ def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localc
             "falco_wait_timeout": "60", "falco_event_generator": "true"}
     run = playbook(SITE, localcluster.kubeconfig, **full)
     assert run.rc == 0, run
-    labels = _core(localcluster).read_namespace("logging").metadata.labels
+    # Falco in a namespace of its own, the only one labelled for privileged pods by the falco role; the logging namespace at
+    # the level its own pods need (Fluentd's hostPath volumes: privileged), audited at restricted.
+    core = _core(localcluster)
+    assert core.list_namespaced_pod("logging", label_selector="app.kubernetes.io/name=falco").items == []
+    assert core.list_namespaced_pod("falco", label_selector="app.kubernetes.io/name=falco").items
+    falco_labels = core.read_namespace("falco").metadata.labels
+    assert falco_labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    labels = core.read_namespace("logging").metadata.labels
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged" and labels["app.kubernetes.io/part-of"] == "seclog-falco-efk"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
     localcluster.clear_requests()
     run = playbook(SITE, localcluster.kubeconfig, **full)
-    assert run.rc == 0 and run.recap["changed"] == 0, run  # efk's apply leaves falco's labels alone, and back
+    assert run.rc == 0 and run.recap["changed"] == 0, run
     assert localcluster.writes() == [], "a converged cluster sees no write, not even a no-op patch"
     from localcluster.pytest_plugin import wait_for  # pylint: disable=import-outside-toplevel
     wait_for(lambda: localcluster.cluster.stack.es.count("logstash-*", {"exists": {"field": "rule"}}) > 0, timeout=30)
@@ -130,8 +138,9 @@ def test_beside_the_efk_stack_alerts_flow_and_both_stages_stay_idempotent(localc
     assert not [k for d in docs for k in d["output_fields"] if "." in k]
     run = playbook(TEARDOWN, localcluster.kubeconfig)
     assert run.rc == 0, run
-    labels = _core(localcluster).read_namespace("logging").metadata.labels
-    assert "pod-security.kubernetes.io/enforce" not in labels  # the namespace stays (data kept), privileged no more
+    # Falco's namespace, which the falco role created, is gone; the logging namespace stays (data kept) with the efk role's labels.
+    assert "falco" not in [n.metadata.name for n in core.list_namespace().items]
+    assert core.read_namespace("logging").metadata.labels["pod-security.kubernetes.io/audit"] == "restricted"
 
 
 @pytest.mark.parametrize("localcluster", [("1.30", "gke", "8")], indirect=True)
@@ -143,7 +152,7 @@ def test_kmod_and_auto_are_privileged_and_mount_what_the_driver_loader_needs(loc
     falco, loader = spec["containers"][0], spec["initContainers"][0]
     assert falco["securityContext"] == {"privileged": True} and loader["securityContext"] == {"privileged": True}
     assert loader["args"] == [driver]
-    engine = _core(localcluster).read_namespaced_config_map("falco-config", "logging").data["50-seclog.yaml"]
+    engine = _core(localcluster).read_namespaced_config_map("falco-config", "falco").data["50-seclog.yaml"]
     assert ("kind: kmod" in engine) == (driver == "kmod")  # auto: the loader writes the engine it picked
     assert {"/host/proc", "/host/boot", "/host/lib/modules", "/host/usr", "/host/etc", "/root/.falco"} <= set(_mounts(loader))
     assert {"/host/dev", "/host/proc", "/root/.falco"} <= set(_mounts(falco))
@@ -184,7 +193,7 @@ def test_a_broken_user_rule_stops_the_run_before_any_write_naming_the_item(local
     extra.write_text(json.dumps({"falco_rules": rules[:1]}))
     run = playbook(SITE, localcluster.kubeconfig, "-e", f"@{extra}", **ONLY_FALCO)
     assert run.rc == 0, run
-    data = _core(localcluster).read_namespaced_config_map("falco-rules", "logging").data
+    data = _core(localcluster).read_namespaced_config_map("falco-rules", "falco").data
     assert "Shell in prod" in "".join(data.values())
 
 

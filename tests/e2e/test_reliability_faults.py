@@ -30,6 +30,7 @@ TIMEOUTS = {"efk_wait_timeout": "20", "falco_wait_timeout": "20", "kibana_dashbo
 WAIT_FAILS = "3"
 SAFE = "Running the playbook again is safe"
 NS = "/apis/apps/v1/namespaces/logging"
+FALCO_NS = "/apis/apps/v1/namespaces/falco"
 KIBANA_PROXY = "/api/v1/namespaces/logging/services/kibana-logging:5601/proxy"
 HEALTH_PROXY = "/api/v1/namespaces/logging/services/elasticsearch-logging:9200/proxy/_cluster/health"
 ES_OBJECTS = ("ConfigMap elasticsearch-logging-config, Service elasticsearch-logging-headless, Service elasticsearch-logging, "
@@ -152,8 +153,12 @@ class TestFaultsMidStage:
         assert not [w for w in written if "fluentd" in w or "kibana" in w or w.endswith(("daemonsets", "deployments"))], written
 
     def test_efk_503_on_the_fluentd_write_comes_after_a_healthy_elasticsearch(self, clean, playbook):
-        _fault(clean, f"^POST {NS}/daemonsets$", 503)
-        message = _failure(_stage(playbook, clean, "efk"))
+        # Called again three times (the retry policy), then the step fails naming what was written.
+        _fault(clean, f"^POST {NS}/daemonsets$", 503, count=4)
+        run = _stage(playbook, clean, "efk")
+        message = _failure(run)
+        assert "FAILED - RETRYING: [localhost]: Converge the objects: Fluentd (3 retries left)" in run.out
+        assert _codes(clean, "POST", f"{NS}/daemonsets") == [503, 503, 503, 503]
         assert message.startswith("Fluentd: the Kubernetes API server answered HTTP 503 (ServiceUnavailable: the server is currently "
                                   "unable to handle the request) while applying ServiceAccount fluentd-es, ClusterRole fluentd-es, "
                                   "ClusterRoleBinding fluentd-es, ConfigMap fluentd-es-config, DaemonSet fluentd-es"), message
@@ -162,7 +167,7 @@ class TestFaultsMidStage:
         assert not [w for w in _written(clean) if "kibana" in w or w.endswith("deployments")]
 
     def test_efk_timeout_on_the_kibana_write(self, clean, playbook):
-        _fault(clean, f"^POST {NS}/deployments$", 504, hang=1)
+        _fault(clean, f"^POST {NS}/deployments$", 504, count=4, hang=1)
         message = _failure(_stage(playbook, clean, "efk"))
         assert message.startswith("Kibana: the Kubernetes API server answered HTTP 504 (Timeout: the server was unable to return a "
                                   "response in the time allotted, but may still be processing the request) while applying Service "
@@ -203,17 +208,19 @@ class TestFaultsMidStage:
         assert apps.read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 1
 
     def test_falco_503_on_its_daemonset_write_then_a_throttled_one_is_sent_again(self, clean, playbook):
-        _fault(clean, f"^POST {NS}/daemonsets$", 503)
+        _fault(clean, f"^POST {FALCO_NS}/daemonsets$", 503, count=4)
         message = _failure(_stage(playbook, clean, "falco"))
         assert message.startswith("Falco: the Kubernetes API server answered HTTP 503 (ServiceUnavailable: the server is currently "
                                   "unable to handle the request) while applying "), message
         assert "DaemonSet falco (in this order" in message and SAFE in message and "Falco pods not ready" not in message
         clean.clear_requests()
-        _fault(clean, f"^POST {NS}/daemonsets$", 429)
+        _fault(clean, f"^POST {FALCO_NS}/daemonsets$", 429)
+        _fault(clean, "^GET /api/v1/namespaces/falco$", 503)
         run = _stage(playbook, clean, "falco")
         assert run.rc == 0 and run.recap["changed"] > 0, run
         assert "FAILED - RETRYING: [localhost]: Apply and wait: Falco" in run.out
-        assert _codes(clean, "POST", f"{NS}/daemonsets") == [429, 201]
+        assert _codes(clean, "POST", f"{FALCO_NS}/daemonsets") == [429, 201]
+        assert _codes(clean, "GET", "/api/v1/namespaces/falco")[:2] == [503, 200]  # a read rides out a 503 too
 
     def test_a_node_gone_notready_is_reported_by_the_preflight_and_named_by_the_falco_stage(self, clean, playbook):
         core = client.CoreV1Api(clean.api_client())
@@ -226,14 +233,14 @@ class TestFaultsMidStage:
             # A warning: the preflight says it and goes on.
             assert f"WARNING [nodes.not_ready] 1 of 3 nodes are not Ready: {node}." in run.out, run
             message = _failure(run)
-            pod = next(p.metadata.name for p in core.list_namespaced_pod("logging", label_selector="app.kubernetes.io/name=falco").items
+            pod = next(p.metadata.name for p in core.list_namespaced_pod("falco", label_selector="app.kubernetes.io/name=falco").items
                        if p.spec.node_name == node)
-            assert message.startswith(f"Falco: DaemonSet logging/falco did not become ready within {WAIT_FAILS} s (falco_wait_timeout). "
+            assert message.startswith(f"Falco: DaemonSet falco/falco did not become ready within {WAIT_FAILS} s (falco_wait_timeout). "
                                       f"Falco pods not ready: node {node} ({pod}: Running)."), message
             assert SAFE in message
         finally:
             _node_ready(clean, node, True)
-        wait_for(lambda: client.AppsV1Api(clean.api_client()).read_namespaced_daemon_set("falco", "logging").status.number_ready == 3)
+        wait_for(lambda: client.AppsV1Api(clean.api_client()).read_namespaced_daemon_set("falco", "falco").status.number_ready == 3)
         run = _stage(playbook, clean, "falco")
         assert run.rc == 0 and run.recap["changed"] == 0, run
 

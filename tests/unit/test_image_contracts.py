@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import json
 import os
 import re
@@ -20,6 +21,8 @@ import yaml
 import contracts
 from contracts import Cluster, Node, core, elastic, fluentd, generator
 from tls import certificate_secret
+
+from ansible_collections.seclog.falco_efk.plugins.module_utils import tls
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -93,12 +96,24 @@ def rendered_fixture(tmp_path_factory):
     found = {}
     for name, (_role, variables, _minor, _nodes, _major) in VARIANTS.items():
         objects = json.loads((out / f"{name}.json").read_text())
+        namespace = variables.get("efk_namespace", "logging")
         if variables.get("efk_elasticsearch_tls_secret"):
-            namespace = variables.get("efk_namespace", "logging")
             service = f"elasticsearch-logging.{namespace}.svc"
             objects.append(certificate_secret(namespace, [service, "elasticsearch-logging-headless." + namespace + ".svc"]))
+        elif any(o["kind"] == "StatefulSet" and any(v.get("secret", {}).get("secretName") == "elasticsearch-logging-certs"
+                                                    for v in o["spec"]["template"]["spec"]["volumes"]) for o in objects):
+            objects.append(generated_certificate_secret(namespace))
         found[name] = objects
     return found
+
+
+def generated_certificate_secret(namespace: str) -> dict:
+    """The Secret seclog.falco_efk.tls_certificates creates by default, made by the same functions."""
+    service = f"elasticsearch-logging.{namespace}.svc"
+    names = ["elasticsearch-logging", f"elasticsearch-logging.{namespace}", service, f"{service}.cluster.local"]
+    files = tls.new_secret_files(namespace, service, names, ["127.0.0.1"], datetime.datetime.now(datetime.timezone.utc), 3650, 730)
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "elasticsearch-logging-certs", "namespace": namespace}, "data": tls.encode_secret_data(files)}
 
 
 def _violations(rendered, name, objects=None):

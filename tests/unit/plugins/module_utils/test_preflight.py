@@ -228,6 +228,17 @@ def test_pod_security_admission_levels(level, expected):
     assert ids(preflight.evaluate(facts("gke", namespace=namespace), OPTIONS)) == expected
 
 
+@pytest.mark.parametrize("created_by", ["falco", "seclog.falco_efk"])
+def test_a_namespace_the_collection_created_is_relabelled_by_its_roles_not_refused(created_by):
+    namespace = {"metadata": {"name": "falco", "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+                              "annotations": {"seclog.io/created-by": created_by}}}
+    assert preflight.evaluate(facts("gke", namespace=namespace), OPTIONS) == []
+    namespace["metadata"]["annotations"]["seclog.io/created-by"] = "someone-else"
+    found = preflight.evaluate(facts("gke", namespace=namespace), OPTIONS)
+    assert ids(found) == ["podsecurity.enforced"]
+    assert "kubectl label namespace falco pod-security.kubernetes.io/enforce=privileged --overwrite" in found[0]["remedy"]
+
+
 def test_psps_on_old_clusters_warn():
     assert ids(preflight.evaluate(facts("gke", served=SERVED_115, psp_count=2), OPTIONS)) == ["podsecurity.psp"]
     assert preflight.evaluate(facts("gke", served=SERVED_130, psp_count=2), OPTIONS) == []
