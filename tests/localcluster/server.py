@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from . import images, openapi, openapi_proto, patching, rbac, resources, simulation, tables, validation
+from . import images, openapi, openapi_proto, patching, pod_security, rbac, resources, simulation, tables, validation
 from .errors import ApiError, already_exists, bad_request, conflict, no_such_path, not_found
 from .hooks import PREFIX, Fault, Hooks
 from .store import (Store, decode_continue, encode_continue, field_matches, label_matches, parse_field_selector,
@@ -49,7 +49,7 @@ RBAC_KEYS = ("rbac.authorization.k8s.io/roles", "rbac.authorization.k8s.io/clust
              "rbac.authorization.k8s.io/rolebindings", "rbac.authorization.k8s.io/clusterrolebindings")
 SIM_RESOURCES = {name: resources.storage_key(group, name) for group, name in (
     ("", "nodes"), ("", "pods"), ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
-    ("", "persistentvolumeclaims"), ("", "events"))}
+    ("", "persistentvolumeclaims"), ("", "events"), ("", "namespaces"))}
 NAMESPACES = resources.storage_key("", "namespaces")
 INTERNAL = PREFIX
 INITIAL_STATUS = {
@@ -826,8 +826,41 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                               f"couldn't get version/kind; json parse error (kind {kind!r})")
 
     def _respond_write(self, req: Request, code: int, obj: dict[str, Any]) -> None:
-        headers = {"Warning": ", ".join(f'299 - "{w}"' for w in req.warnings)} if req.warnings else None
+        headers = {"Warning": ", ".join(_warning_header(w) for w in req.warnings)} if req.warnings else None
         self._send_json(code, self._present(req, obj), headers)
+
+    def _pod_security(self, req: Request, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """The PodSecurity admission plugin (1.23+), after validation as a validating admission plugin runs.
+
+        A pod that violates its namespace's enforce level is refused (403); pods and pod templates that violate its warn
+        level get a warning; a namespace's labels must be valid, and making its enforce level stricter warns about the
+        existing pods that violate it. Subresources (status, scale, binding, ...) are not evaluated.
+        """
+        res = req.resource
+        assert res is not None
+        if req.subresource or not pod_security.served(self.cluster.profile):
+            return
+        name = obj.get("metadata", {}).get("name", "")
+        if res.group == "" and res.name == "namespaces":
+            pods = self.cluster.store.items(SIM_RESOURCES["pods"], name) if old is not None else []
+            causes, warnings = pod_security.admit_namespace(obj, old, pods)
+            if causes:
+                raise validation.invalid_error("Namespace", "", name, causes)
+            req.warnings.extend(warnings)
+            return
+        is_pod = res.group == "" and res.name == "pods"
+        if not is_pod and (res.group, res.name) not in pod_security.POD_CONTROLLERS:
+            return
+        namespace = self.cluster.store.peek(NAMESPACES, "", req.namespace)
+        if namespace is None:
+            return  # the namespace lifecycle check answers first
+        if is_pod:
+            decision = pod_security.admit_pod(namespace, obj, old)
+            if decision.forbidden:
+                raise pod_security.forbidden_error(res.name, name, decision.forbidden)
+        else:
+            decision = pod_security.admit_controller(namespace, res.group, res.name, obj)
+        req.warnings.extend(decision.warnings)
 
     def _manager(self, req: Request) -> str:
         manager = req.query.get("fieldManager")
@@ -861,6 +894,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
             if namespace and namespace["metadata"].get("deletionTimestamp"):
                 raise ApiError(403, "Forbidden", f'{_qualified(res)} "{meta["name"]}" is forbidden: unable to create new content in namespace '
                                f'{req.namespace} because it is being terminated')
+        self._pod_security(req, obj, None)
         meta = obj["metadata"]
         meta["creationTimestamp"] = now_rfc3339()
         if self.cluster.profile == "1.30":
@@ -906,6 +940,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         elif any(s[0] == "status" for s in res.subresources) and "status" in old:
             new["status"] = copy.deepcopy(old["status"])
         new = self._admit(req, new, old)
+        self._pod_security(req, new, old)
         if res.kind in GENERATION_KINDS and not status_only and _spec_of(new) != _spec_of(old):
             new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         if _comparable(new) == _comparable(old):
@@ -1010,6 +1045,7 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
         obj["apiVersion"], obj["kind"] = res.group_version, res.kind
         obj = self._admit(req, obj, None)
         self._check_namespace(req)
+        self._pod_security(req, obj, None)
         meta = obj["metadata"]
         meta["creationTimestamp"] = now_rfc3339()
         if managed is not None:
@@ -1176,6 +1212,11 @@ class Handler(BaseHTTPRequestHandler):  # pylint: disable=too-many-public-method
                                                for (ns, svc), url in cluster.backends.items()]})
         else:
             raise no_such_path()
+
+
+def _warning_header(text: str) -> str:
+    """One warning as ``net.NewWarningHeader(299, "-", text)`` writes it: the text quoted, with ``"`` and ``\\`` escaped."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _pod_ready(pod: dict[str, Any]) -> bool:

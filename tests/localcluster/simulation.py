@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from localcluster import pod_security
+
 Obj = dict[str, Any]
 
 CREATED_AT_ANNOTATION = "localcluster.seclog.io/created-at"
@@ -680,6 +682,11 @@ class _Tick:
         self.rs_by_owner: dict[tuple[str, str], list[Obj]] = {}
         self.names: dict[str, set[str]] = {}  # namespace -> pod names, for unique generated names
         self.pvc_names = {_key(p) for p in self.objects["persistentvolumeclaims"]}
+        # Pod Security Admission refuses the pods controllers create in a namespace whose enforce level they violate.
+        self.namespaces = {_meta(n).get("name", ""): n for n in objects.get("namespaces") or ()} \
+            if pod_security.served(settings.profile) else {}
+        self.refusals: dict[str, str | None] = {}  # "resource/ns/name" of a controller -> why its pods are refused
+        self.event_names = {_key(e) for e in objects.get("events") or ()}
         for pod in self.objects["pods"]:
             meta = _meta(pod)
             self.names.setdefault(meta.get("namespace", ""), set()).add(meta.get("name", ""))
@@ -740,6 +747,41 @@ class _Tick:
                 return name
             attempt += 1
 
+    def refusal(self, pod: Obj, owner_key: str | None = None) -> str | None:
+        """Why kube-apiserver refuses to create ``pod`` (the error message a controller gets back), or None.
+
+        ``owner_key`` caches the verdict for every pod of one controller in this tick: ReplicaSet and DaemonSet pods
+        differ from their template only in fields no Pod Security check reads (name, node, tolerations, affinity).
+        """
+        meta = _meta(pod)
+        namespace = self.namespaces.get(meta.get("namespace", ""))
+        if namespace is None:
+            return None
+        if owner_key is not None and owner_key in self.refusals:
+            text = self.refusals[owner_key]
+        else:
+            text = pod_security.admit_pod(namespace, pod).forbidden
+            if owner_key is not None:
+                self.refusals[owner_key] = text
+        return pod_security.forbidden_message("pods", meta.get("name", ""), text) if text else None
+
+    def failed_create(self, owner: Obj, kind: str, component: str, message: str) -> None:
+        """The controller's FailedCreate event on ``owner``, once: later failures of the same owner fold into it."""
+        meta = _meta(owner)
+        namespace = meta.get("namespace", "")
+        name = f"{meta.get('name', '')}.{_hex_id(_key(owner) + '/' + kind + '/FailedCreate', 16)}"
+        if f"{namespace}/{name}" in self.event_names:
+            return
+        self.event_names.add(f"{namespace}/{name}")
+        involved = {"apiVersion": owner.get("apiVersion", "apps/v1"), "kind": kind, "name": meta.get("name", ""), "namespace": namespace,
+                    "uid": meta.get("uid", "")}
+        if meta.get("resourceVersion"):
+            involved["resourceVersion"] = meta["resourceVersion"]
+        self.emit(Action("create", "events", namespace, name, {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": involved, "reason": "FailedCreate", "message": message, "type": "Warning", "count": 1,
+            "firstTimestamp": self.stamp, "lastTimestamp": self.stamp, "source": {"component": component}}))
+
     def new_pod(self, owner: Obj, kind: str, name: str, template: Obj, extra_labels: dict[str, str],
                 generate_name: str | None) -> Obj:
         """A pod as a controller creates it from ``template``."""
@@ -796,8 +838,12 @@ def reconcile(objects: dict[str, list[Obj]], now: float, settings: SimSettings |
     """The writes the controllers, scheduler and kubelets of a cluster would make now.
 
     ``objects`` maps resource names ("nodes", "pods", "deployments", "replicasets",
-    "statefulsets", "daemonsets", "persistentvolumeclaims") to the stored objects; ``now`` is
-    epoch seconds. Returns ``[]`` when the cluster is at rest. Arguments are not mutated.
+    "statefulsets", "daemonsets", "persistentvolumeclaims", and optionally "events" and
+    "namespaces") to the stored objects; ``now`` is epoch seconds. On profiles with Pod Security
+    Admission (1.23+), controllers do not create pods that violate their namespace's enforce
+    level: a FailedCreate event (and a ReplicaFailure condition on ReplicaSets and Deployments)
+    says why, as kube-controller-manager reports the API server's refusal. Returns ``[]`` when
+    the cluster is at rest. Arguments are not mutated.
     """
     tick = _Tick(objects, now, settings or SimSettings())
     _collect_garbage(tick)
@@ -1095,6 +1141,7 @@ def _deployment_status(tick: _Tick, deploy: Obj, owned: list[Obj], new_and_creat
                                    "message": f'ReplicaSet "{rs_name}" has timed out progressing.'}
         if progressing:
             conditions = _set_condition(conditions, progressing, tick.stamp)
+    conditions = _replica_failure(conditions, new_rs, owned)
     if conditions:
         status["conditions"] = conditions
     if old_status.get("collisionCount") is not None:
@@ -1107,6 +1154,25 @@ def _deployment_status(tick: _Tick, deploy: Obj, owned: list[Obj], new_and_creat
         tick.emit(Action("update", "deployments", _meta(deploy).get("namespace", ""), _meta(deploy).get("name", ""), body))
         return
     tick.emit(_status_action("deployments", deploy, status))
+
+
+def _replica_failure(conditions: list[Obj], new_rs: Obj | None, owned: list[Obj]) -> list[Obj]:
+    """getReplicaFailures: the new ReplicaSet's ReplicaFailure condition (else an old one's) as the Deployment's, or none."""
+    def failures(sets: list[Obj]) -> list[Obj]:
+        return [c for rs in sets for c in (rs.get("status") or {}).get("conditions") or () if c.get("type") == "ReplicaFailure"]
+
+    found = failures([new_rs] if new_rs is not None else []) or failures(owned)
+    current = next((c for c in conditions if c.get("type") == "ReplicaFailure"), None)
+    if not found:
+        return [c for c in conditions if c is not current]
+    source = found[0]
+    if current is not None and current.get("status") == source.get("status") and current.get("reason") == source.get("reason"):
+        return conditions
+    stamp = source.get("lastTransitionTime")
+    new = {"type": "ReplicaFailure", "status": source.get("status", "True"), "lastUpdateTime": stamp,
+           "lastTransitionTime": current.get("lastTransitionTime", stamp) if current and current.get("status") == source.get("status") else stamp,
+           "reason": source.get("reason", ""), "message": source.get("message", "")}
+    return [c for c in conditions if c is not current] + [new]
 
 
 def _progress_deadline(tick: _Tick, deploy: Obj) -> int | None:
@@ -1137,11 +1203,17 @@ def _sync_replicaset(tick: _Tick, rs: Obj) -> None:
     want = _replicas(rs)
     diff = want - len(pods)
     template = spec.get("template") or {}
+    refused = None  # manageReplicas' error: the first creation the API server refused
     if diff > 0:
         prefix = f"{meta.get('name')}-"
         for index in range(min(diff, _RS_BURST)):
             name = tick.pod_name(meta.get("namespace", ""), prefix, f"{_key(rs)}/{index}")
             pod = tick.new_pod(rs, "ReplicaSet", name, template, {}, prefix)
+            refused = tick.refusal(pod, "replicasets/" + _key(rs))
+            if refused:
+                # slowStartBatch stops at the first error; the controller records it as an event and a condition.
+                tick.failed_create(rs, "ReplicaSet", "replicaset-controller", f"Error creating: {refused}")
+                break
             tick.emit(Action("create", "pods", meta.get("namespace", ""), name, pod))
     elif diff < 0:
         for pod in sorted(pods, key=_deletion_rank)[:min(-diff, _RS_BURST)]:
@@ -1154,7 +1226,13 @@ def _sync_replicaset(tick: _Tick, rs: Obj) -> None:
     _put(status, "readyReplicas", sum(1 for p in pods if _pod_ready(p)))
     _put(status, "availableReplicas", sum(1 for p in pods if _pod_available(p, min_ready, tick.now)))
     status["observedGeneration"] = _generation(rs)
-    conditions = (rs.get("status") or {}).get("conditions")
+    conditions = list((rs.get("status") or {}).get("conditions") or ())
+    failure = next((c for c in conditions if c.get("type") == "ReplicaFailure"), None)
+    if refused and failure is None:
+        conditions.append({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": tick.stamp, "reason": "FailedCreate",
+                           "message": refused})
+    elif not refused and failure is not None:
+        conditions.remove(failure)
     if conditions:
         status["conditions"] = conditions
     tick.emit(_status_action("replicasets", rs, status))
@@ -1261,6 +1339,12 @@ def _create_sts_pod(tick: _Tick, sts: Obj, ordinal: int, revision: str) -> None:
                                  _new_claim(tick, sts, claim, claim_name)))
         pod["spec"]["volumes"] = volumes
     tick.names.setdefault(namespace, set()).add(pod_name)
+    # The claims come first, as createPersistentVolumeClaims runs before the pod's create; this pod is judged as
+    # it is (claims may have replaced template volumes).
+    refused = tick.refusal(pod)
+    if refused:
+        tick.failed_create(sts, "StatefulSet", "statefulset-controller", f"create Pod {pod_name} in StatefulSet {name} failed error: {refused}")
+        return
     tick.emit(Action("create", "pods", namespace, pod_name, pod))
 
 
@@ -1398,7 +1482,8 @@ def _sync_daemonset(tick: _Tick, ds: Obj) -> None:
             unavailable_nodes += 1
             if creations < _DS_BURST:
                 creations += 1
-                _create_daemon_pod(tick, ds, node_name, template, tolerations, tpl_hash)
+                if not _create_daemon_pod(tick, ds, node_name, template, tolerations, tpl_hash):
+                    creations = _DS_BURST  # slowStartBatch stops at the first refused creation
     if old_pods and not on_delete:
         max_unavailable = _int_or_percent((strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1), desired, True)
         max_unavailable = max(max_unavailable, 1) if desired else 0
@@ -1424,7 +1509,8 @@ def _sync_daemonset(tick: _Tick, ds: Obj) -> None:
     tick.emit(_status_action("daemonsets", ds, status))
 
 
-def _create_daemon_pod(tick: _Tick, ds: Obj, node_name: str, template: Obj, tolerations: list[Obj], tpl_hash: str) -> None:
+def _create_daemon_pod(tick: _Tick, ds: Obj, node_name: str, template: Obj, tolerations: list[Obj], tpl_hash: str) -> bool:
+    """Create the daemon pod for ``node_name``; False when the API server refused it (a FailedCreate event tells why)."""
     meta = _meta(ds)
     namespace = meta.get("namespace", "")
     prefix = f"{meta.get('name')}-"
@@ -1438,7 +1524,12 @@ def _create_daemon_pod(tick: _Tick, ds: Obj, node_name: str, template: Obj, tole
         affinity = pod["spec"].setdefault("affinity", {})
         affinity.setdefault("nodeAffinity", {})["requiredDuringSchedulingIgnoredDuringExecution"] = {
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}]}
+    refused = tick.refusal(pod, "daemonsets/" + _key(ds))
+    if refused:
+        tick.failed_create(ds, "DaemonSet", "daemonset-controller", f"Error creating: {refused}")
+        return False
     tick.emit(Action("create", "pods", namespace, name, pod))
+    return True
 
 
 # --------------------------------------------------------------------------------------------
