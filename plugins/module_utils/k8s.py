@@ -39,9 +39,13 @@ except ImportError:
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
 
-# kube-apiserver answers 429 (API Priority and Fairness, max-in-flight) before it does anything, with Retry-After.
-# client-go waits and sends the request again, whatever its verb; the kubernetes client's urllib3 retries only reads.
-TOO_MANY_REQUESTS_ATTEMPTS = 3
+# The collection's retry policy, the same as its kubernetes.core tasks' (tests/unit/test_retry_policy.py): kube-apiserver
+# answers 429 (API Priority and Fairness, max-in-flight) before it does anything, with Retry-After, and a load balancer or
+# an apiserver restarting answers 502, 503 or 504 for a moment. client-go waits and sends the request again, whatever its
+# verb; the kubernetes client's urllib3 retries only reads. Three more attempts, as the tasks' retries: 3.
+RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_ATTEMPTS = 4
+RETRY_DELAY = 2
 MAX_RETRY_AFTER = 5
 
 
@@ -105,7 +109,7 @@ class Cluster:
                                "variables)." % exc)
 
     def request(self, method, path, body=None, **params):
-        """One request (sent again after a 429, as client-go does); returns the decoded JSON body. Raises ClusterError
+        """One request (sent again after a 429, 502, 503 or 504, as client-go does); returns the decoded JSON body. Raises ClusterError
         with the server's own message."""
         attempt = 0
         while True:
@@ -116,8 +120,8 @@ class Cluster:
                 answer = self.client.request(method, path, body=body, serialize=False, **params)
                 break
             except ApiException as exc:
-                if exc.status == 429 and attempt < TOO_MANY_REQUESTS_ATTEMPTS:
-                    self.sleep(retry_after(exc.headers))
+                if exc.status in RETRY_STATUSES and attempt < RETRY_ATTEMPTS:
+                    self.sleep(retry_after(exc.headers, default=1 if exc.status == 429 else RETRY_DELAY))
                     continue
                 raise _api_error(method, path, exc, attempt)
             except (Urllib3Error, OSError) as exc:

@@ -82,12 +82,24 @@ def test_too_many_requests_that_persist_fail_naming_the_attempts(localcluster, f
     faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=5, status=429)
     with pytest.raises(k8s.ClusterError) as err:
         cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=SSAR)
-    assert err.value.status == 429 and cluster.requests == k8s.TOO_MANY_REQUESTS_ATTEMPTS
-    assert str(err.value).startswith("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews failed (429) (3 attempts): "
+    assert err.value.status == 429 and cluster.requests == k8s.RETRY_ATTEMPTS == 4
+    assert str(err.value).startswith("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews failed (429) (4 attempts): "
                                      "the server has received too many requests")
 
 
-@pytest.mark.parametrize("status", [500, 503, 504])
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_briefly_unavailable_server_is_asked_again_two_seconds_later(localcluster, faults, status):
+    # The same policy as the roles' kubernetes.core tasks (tests/unit/test_retry_policy.py).
+    cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
+    waits = []
+    cluster.sleep = waits.append
+    faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=1, status=status)
+    answer = cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=SSAR)
+    assert answer["status"]["allowed"] is True
+    assert waits == [2] and cluster.requests == 2
+
+
+@pytest.mark.parametrize("status", [500])
 def test_server_errors_are_not_sent_again(localcluster, faults, status):
     cluster = k8s.Cluster(Module(kubeconfig=localcluster.kubeconfig))
     faults(pattern="^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", count=1, status=status)
