@@ -523,7 +523,7 @@ def paste_lists(text, origins, lists):
     entry per character of ``text`` and says where it came from; each pasted character gets ``("list", name,
     origin of the name)``, so an error or a reference found after pasting can be traced back to the text written.
     """
-    text, origins, used = text, list(origins), []
+    origins, used = list(origins), []
     for name, items in lists:
         if not name:
             continue

@@ -42,9 +42,7 @@ def pod_spec(obj):
 
 
 def _containers(spec):
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in spec.get(key) or []:
-            yield container
+    return [container for key in ("initContainers", "containers", "ephemeralContainers") for container in spec.get(key) or []]
 
 
 def _names(items):
@@ -69,7 +67,7 @@ def baseline_violations(spec):
                          % (container.get("name"), _names(added)))
     host_path = [v.get("name") for v in spec.get("volumes") or [] if "hostPath" in v]
     if host_path:
-        found.append("hostPath volumes (volumes %s)" % _names(host_path))
+        found.append("hostPath volumes (%s %s)" % ("volumes" if len(host_path) > 1 else "volume", _names(host_path)))
     for container in _containers(spec):
         ports = [p.get("hostPort") for p in container.get("ports") or [] if p.get("hostPort")]
         if ports:
@@ -92,7 +90,7 @@ def restricted_violations(spec):
     pod_context = spec.get("securityContext") or {}
     volumes = [v.get("name") for v in spec.get("volumes") or [] if not any(kind in v for kind in RESTRICTED_VOLUMES)]
     if volumes:
-        found.append("restricted volume types (volumes %s)" % _names(volumes))
+        found.append("restricted volume types (%s %s)" % ("volumes" if len(volumes) > 1 else "volume", _names(volumes)))
     for container in _containers(spec):
         context = container.get("securityContext") or {}
         name = container.get("name")

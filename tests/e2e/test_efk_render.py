@@ -172,8 +172,8 @@ def test_a_multi_node_cluster_spreads_and_uses_tls_from_the_given_secret(render)
     spec = sts["spec"]["template"]["spec"]
     assert sts["spec"]["podManagementPolicy"] == "Parallel" and "volumeClaimTemplates" not in sts["spec"]
     assert {"name": "data", "emptyDir": {}} in spec["volumes"]
-    assert {"name": "certs", "secret": {"secretName": "es-certs", "items": [{"key": "ca.crt", "path": "ca.crt"}, {"key": "tls.crt", "path": "tls.crt"},
-                                                                          {"key": "tls.key", "path": "tls.key"}]}} in spec["volumes"]
+    items = [{"key": "ca.crt", "path": "ca.crt"}, {"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}]
+    assert {"name": "certs", "secret": {"secretName": "es-certs", "items": items}} in spec["volumes"]
     assert spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
     fluentd = _of(objects, "ConfigMap", "fluentd-es-config")["data"]["fluent.conf"]
     assert "scheme \"#{ENV['FLUENT_ELASTICSEARCH_SCHEME']}\"" in fluentd and "ssl_verify true" in fluentd

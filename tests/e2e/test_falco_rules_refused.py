@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.test_site_bad_input import COMMON, WRITTEN, _inventory, _kibana_writes, _messages  # pylint: disable=import-error
+from e2e.test_site_bad_input import WRITTEN, _inventory, _kibana_writes, _messages  # pylint: disable=import-error
 
 SITE = "playbooks/site.yml"
 REFUSED = "in the Falco rules; nothing was assembled"
@@ -48,7 +48,7 @@ def refused_fixture(outcome, localcluster, playbook, tmp_path_factory, monkeypat
     """One site.yml run for every case (hosts fail independently), its messages and what it wrote."""
     if not outcome:
         monkeypatch.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")
-        inventory = _inventory(tmp_path_factory.mktemp("falco-rules"), [(case, {"falco_rules": rules}) for case, rules, _ in CASES])
+        inventory = _inventory(tmp_path_factory.mktemp("falco-rules"), [(case[0], {"falco_rules": case[1]}) for case in CASES])
         localcluster.clear_requests()
         localcluster.cluster.stack.kibana_hooks.serve("DELETE", "requests", {}, {})
         run = playbook(SITE, localcluster.kubeconfig, "-i", inventory, "--forks", "5", falco_efk_hosts="cases")

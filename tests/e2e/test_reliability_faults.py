@@ -6,11 +6,11 @@ rides the fault out where a retry is right; the run after it converges, and noth
 order, each run taking up where the one before left off: a stage's failed run is followed by its next run, which must
 get past the point that failed.
 
-Who retries what: kubernetes.core does not retry a failed write (its client's urllib3 retries only reads that answer
-429 or 503 with Retry-After), so the efk and falco roles send a write again after a 429 (the API server did nothing and
-asks to come back, as client-go does); 500, 503 and 504 fail the step. Our own modules send requests again after a 429
-(module_utils.k8s) and, for Elasticsearch and Kibana, after 429, 502, 503 and 504 (module_utils.http_client); the
-health and status waits poll through any failure until their timeout.
+Who retries what: one policy for every Kubernetes call. A 429 (the API server did nothing and asks to come back) and
+a 502, 503 or 504 (briefly unavailable) are sent again three times, as client-go does: by the roles' kubernetes.core
+tasks (until/retries, tests/unit/test_retry_policy.py; kubernetes.core itself does not retry a failed write) and by our
+own modules (module_utils.k8s); a 500 fails the step at once. Elasticsearch and Kibana requests follow the same
+statuses (module_utils.http_client); the health and status waits poll through any failure until their timeout.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ SAFE = "Running the playbook again is safe"
 NS = "/apis/apps/v1/namespaces/logging"
 FALCO_NS = "/apis/apps/v1/namespaces/falco"
 KIBANA_PROXY = "/api/v1/namespaces/logging/services/kibana-logging:5601/proxy"
-HEALTH_PROXY = "/api/v1/namespaces/logging/services/elasticsearch-logging:9200/proxy/_cluster/health"
+# HTTPS by default: the API server's proxy speaks TLS to Elasticsearch (https: before the Service's name).
+HEALTH_PROXY = "/api/v1/namespaces/logging/services/https:elasticsearch-logging:9200/proxy/_cluster/health"
 ES_OBJECTS = ("ConfigMap elasticsearch-logging-config, Service elasticsearch-logging-headless, Service elasticsearch-logging, "
               "PodDisruptionBudget elasticsearch-logging, StatefulSet elasticsearch-logging")
 
@@ -116,7 +117,8 @@ class TestFaultsMidStage:
 
     @pytest.mark.parametrize("status", [500, 503, 504])
     def test_preflight_names_the_request_the_api_server_failed_and_writes_nothing(self, clean, playbook, status):
-        _fault(clean, "^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", status)
+        # 503 and 504 are asked again three times (the retry policy): four of them fail the preflight.
+        _fault(clean, "^POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews$", status, count=1 if status == 500 else 4)
         run = _stage(playbook, clean, "prerequisites")
         message = _failure(run)
         assert message.startswith("Preflight could not read the cluster: POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews "
@@ -206,6 +208,14 @@ class TestFaultsMidStage:
         apps = client.AppsV1Api(clean.api_client())
         assert apps.read_namespaced_deployment("kibana-logging", "logging").status.available_replicas == 1
         assert apps.read_namespaced_stateful_set("elasticsearch-logging", "logging").status.ready_replicas == 1
+
+    def test_efk_a_read_the_api_server_fails_names_the_step_and_says_a_rerun_is_safe(self, clean, playbook):
+        # A 500 is not retried (another call would not fix it); the stage names the step, never a traceback.
+        _fault(clean, "^GET /api/v1/namespaces/logging/persistentvolumeclaims$", 500)
+        message = _failure(_stage(playbook, clean, "efk"))
+        assert message.startswith('Elasticsearch, Fluentd and Kibana: the step "Find the Elasticsearch data claims" failed: '), message
+        assert "injected fault" in message and SAFE in message and "Traceback" not in message
+        assert _codes(clean, "GET", "/api/v1/namespaces/logging/persistentvolumeclaims") == [500]
 
     def test_falco_503_on_its_daemonset_write_then_a_throttled_one_is_sent_again(self, clean, playbook):
         _fault(clean, f"^POST {FALCO_NS}/daemonsets$", 503, count=4)

@@ -111,7 +111,10 @@ class TestWhatWouldBreakTheRunning:
         refusals = [
             ({"efk_elasticsearch_version": "7.17.29", "efk_elasticsearch_security": "true"},
              "efk_elasticsearch_version 7.17.29 is older than the 8.19.10 running in logging/elasticsearch-logging"),
-            ({"efk_elasticsearch_security": "false"}, "This run would turn security off (efk_elasticsearch_security) on the running Elasticsearch"),
+            ({"efk_elasticsearch_security": "false"},
+             "This run would turn security off (efk_elasticsearch_security) and HTTPS off (efk_elasticsearch_http_tls) on the running "
+             "Elasticsearch"),
+            ({"efk_elasticsearch_http_tls": "false"}, "This run would turn HTTPS off (efk_elasticsearch_http_tls) on the running Elasticsearch"),
         ]
         for extra, message in refusals:
             localcluster.clear_requests()
@@ -131,6 +134,37 @@ class TestWhatWouldBreakTheRunning:
         localcluster.clear_requests()
         run = playbook(SITE, localcluster.kubeconfig, efk_namespace="search", **EFK_ONLY)
         assert run.rc != 0 and "StatefulSet search/elasticsearch-logging exists and was not made by this collection" in run.out, run
+        assert localcluster.writes() == []
+
+        # A namespace of yours whose Pod Security level would refuse the stack's pods (Fluentd's hostPath volumes, the
+        # sysctl init container), or Falco's privileged ones: refused before any write, never relabelled.
+        core = _core(localcluster)
+        core.create_namespace({"metadata": {"name": "strict", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+        core.create_namespace({"metadata": {"name": "locked", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}})
+        localcluster.clear_requests()
+        run = playbook(SITE, localcluster.kubeconfig, efk_namespace="strict", **EFK_ONLY)
+        assert run.rc != 0 and WRITTEN in run.out, run
+        assert "efk_namespace: strict enforces the restricted Pod Security Standard" in run.out, run
+        assert 'DaemonSet fluentd-es needs privileged: privileged (container "sysctl"' not in run.out
+        assert 'DaemonSet fluentd-es needs privileged: ' in run.out and 'hostPath volumes (volumes "varlog", "dockercontainers")' in run.out
+        assert "kubectl label namespace strict pod-security.kubernetes.io/enforce=privileged --overwrite" in run.out, run
+        falco_only = {"falco_efk_stage_prerequisites": "false", "falco_efk_stage_efk": "false", "falco_efk_stage_kibana_dashboards": "false"}
+        run = playbook(SITE, localcluster.kubeconfig, falco_namespace="locked", **falco_only)
+        assert run.rc != 0 and WRITTEN in run.out, run
+        assert "falco_namespace: Namespace locked enforces the baseline Pod Security Standard" in run.out, run
+        assert localcluster.writes() == []
+        assert core.read_namespace("strict").metadata.labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+        # The data outlives a teardown, and says which version last wrote it: an older one is refused all the same.
+        claim = core.read_namespaced_persistent_volume_claim("data-elasticsearch-logging-0", "logging")
+        assert claim.metadata.annotations["seclog.io/elasticsearch-version"] == "8.19.10"
+        run = playbook(TEARDOWN, localcluster.kubeconfig, **EFK_ONLY)
+        assert run.rc == 0, run
+        localcluster.clear_requests()
+        run = playbook(SITE, localcluster.kubeconfig, efk_elasticsearch_version="7.17.29", efk_elasticsearch_security="true", **EFK_ONLY)
+        assert run.rc != 0 and WRITTEN in run.out, run
+        assert ("efk_elasticsearch_version 7.17.29 is older than the 8.19.10 that last wrote the data kept in "
+                "logging/data-elasticsearch-logging-0") in run.out, run
         assert localcluster.writes() == []
 
 

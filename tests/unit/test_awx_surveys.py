@@ -79,4 +79,4 @@ def test_a_question_the_role_does_not_take_is_refused_by_name(tmp_path, monkeypa
 
 def test_a_jinja_default_is_refused_with_the_reason():
     with pytest.raises(awx_survey.SurveyError, match="Jinja expression"):
-        awx_survey.question(ROOT, "falco", "falco_namespace", str)
+        awx_survey.question(ROOT, "efk", "efk_kibana_base_path", str)

@@ -440,8 +440,8 @@ def test_a_rule_redefined_with_another_source_is_a_problem():
 def test_a_rule_of_another_source_is_only_warned_about_since_falco_skips_it_without_its_plugin():
     problems, warnings = compiled(rule(source="k8s_audit", condition="ka.verb = create and kcreate"))
     assert problems == []
-    assert any("uses 'kcreate'" in w and w.endswith("Falco compiles a rule of source k8s_audit only when a plugin provides that "
-                                                     "source.") for w in warnings), warnings
+    expected = "Falco compiles a rule of source k8s_audit only when a plugin provides that source."
+    assert any("uses 'kcreate'" in w and w.endswith(expected) for w in warnings), warnings
 
 
 @pytest.mark.parametrize("exceptions, expected", [

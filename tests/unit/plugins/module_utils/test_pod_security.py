@@ -7,8 +7,8 @@ import pytest
 from ansible_collections.seclog.falco_efk.plugins.module_utils.pod_security import (
     baseline_violations, namespace_level, pod_level, restricted_violations, summary)
 
-RESTRICTED_CONTAINER = {"name": "app", "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
-                                                          "capabilities": {"drop": ["ALL"]}}}
+RESTRICTED_CONTAINER = {"name": "app",
+                        "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}}
 RESTRICTED_POD = {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [RESTRICTED_CONTAINER],
                   "volumes": [{"name": "config", "configMap": {"name": "c"}}, {"name": "data", "persistentVolumeClaim": {"claimName": "d"}}]}
 
@@ -23,7 +23,7 @@ def test_a_hardened_pod_passes_restricted():
 
 @pytest.mark.parametrize("change, expected", [
     ({"hostPID": True, "hostNetwork": True}, "host namespaces (hostNetwork=true, hostPID=true)"),
-    ({"volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}]}, 'hostPath volumes (volumes "varlog")'),
+    ({"volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}]}, 'hostPath volumes (volume "varlog")'),
     ({"initContainers": [{"name": "sysctl", "securityContext": {"privileged": True}}]},
      'privileged (container "sysctl" must not set securityContext.privileged=true)'),
     ({"containers": [{"name": "fluentd", "securityContext": {"capabilities": {"add": ["DAC_READ_SEARCH", "CHOWN"]}}}]},
@@ -57,7 +57,7 @@ def test_what_restricted_asks_for_is_named(context, expected):
 def test_restricted_needs_a_seccomp_profile_and_allowed_volume_types():
     spec = dict(RESTRICTED_POD, securityContext={}, volumes=[{"name": "nfs", "nfs": {"server": "x", "path": "/"}}])
     violations = restricted_violations(spec)
-    assert 'restricted volume types (volumes "nfs")' in violations
+    assert 'restricted volume types (volume "nfs")' in violations
     assert any(v.startswith('seccompProfile (pod or container "app" must set') for v in violations)
 
 
@@ -75,7 +75,7 @@ def test_the_namespace_takes_the_level_of_its_most_demanding_pod_and_says_which(
     report = namespace_level(objects)
     assert report["level"] == "privileged"
     assert [need["object"] for need in report["needs"]] == ["DaemonSet fluentd", "Deployment kibana"]
-    assert summary(report)[0] == 'DaemonSet fluentd needs privileged: hostPath volumes (volumes "varlog").'
+    assert summary(report)[0] == 'DaemonSet fluentd needs privileged: hostPath volumes (volume "varlog").'
 
 
 def test_a_cronjob_is_read_through_its_job_template_and_no_pods_means_restricted():
