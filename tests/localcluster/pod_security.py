@@ -75,8 +75,7 @@ def _pluralize(singular: str, plural: str, count: int) -> str:
 def _containers(spec: Obj) -> Iterator[Obj]:
     """visitContainers: init containers, containers, ephemeral containers."""
     for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in spec.get(key) or ():
-            yield container
+        yield from spec.get(key) or ()
 
 
 def _security(obj: Obj) -> Obj | None:

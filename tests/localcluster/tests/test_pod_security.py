@@ -20,8 +20,8 @@ ENFORCE, WARN, AUDIT = ps.ENFORCE_LABEL, ps.WARN_LABEL, ps.AUDIT_LABEL
 # A pod every level admits.
 RESTRICTED_OK = {
     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-    "containers": [{"name": "app", "image": "nginx", "securityContext": {"allowPrivilegeEscalation": False,
-                                                                           "capabilities": {"drop": ["ALL"]}}}],
+    "containers": [{"name": "app", "image": "nginx",
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
     "volumes": [{"name": "config", "configMap": {"name": "app"}}, {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
                 {"name": "tmp", "emptyDir": {}}, {"name": "token", "projected": {"sources": []}}, {"name": "creds", "secret": {"secretName": "x"}},
                 {"name": "info", "downwardAPI": {"items": []}}, {"name": "scratch", "ephemeral": {}}, {"name": "driver", "csi": {"driver": "x"}}],

@@ -71,8 +71,8 @@ def test_a_compliant_pod_is_created_in_a_restricted_namespace(localcluster):
     make_namespace(localcluster, "psa-compliant", **{ENFORCE: "restricted"})
     pod = {"metadata": {"name": "ok"}, "spec": {
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{"name": "app", "image": "nginx", "securityContext": {"allowPrivilegeEscalation": False,
-                                                                              "capabilities": {"drop": ["ALL"]}}}]}}
+        "containers": [{"name": "app", "image": "nginx",
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}
     code, _body, headers = localcluster.http("POST", "/api/v1/namespaces/psa-compliant/pods", pod)
     assert code == 201 and "Warning" not in headers
 
