@@ -96,8 +96,15 @@ class TestModernEbpfFalco:
         assert not _apps(localcluster).list_namespaced_deployment("falco").items
 
     def test_absent_removes_falco_and_the_namespace_it_created(self, localcluster, playbook):
+        # Something of another team's in the namespace the role created: the namespace stays, saying why.
+        _core(localcluster).create_namespaced_config_map("falco", {"metadata": {"name": "team-rules"}, "data": {"a": "b"}})
         run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
         assert run.rc == 0 and run.recap["changed"] > 0, run
+        assert "Namespace falco stays: it holds what is not this collection's: ConfigMap team-rules." in run.out, run
+        assert not _apps(localcluster).list_namespaced_daemon_set("falco").items
+        _core(localcluster).delete_namespaced_config_map("team-rules", "falco")
+        run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
+        assert run.rc == 0 and run.recap["changed"] == 1, run
         assert "falco" not in [n.metadata.name for n in _core(localcluster).list_namespace().items]
         assert not client.SchedulingV1Api(localcluster.api_client()).list_priority_class(label_selector="app.kubernetes.io/part-of").items
         run = playbook(TEARDOWN, localcluster.kubeconfig, falco_namespace="falco", falco_efk_stage_efk="false")
