@@ -79,5 +79,5 @@ def test_every_case_is_refused_by_the_module_alone():
     from ansible_collections.seclog.falco_efk.plugins.module_utils import falco_rules  # pylint: disable=import-outside-toplevel
 
     for case, rules, fragments in CASES:
-        problems = falco_rules.assemble(rules, [])[3]
+        problems = falco_rules.assemble(rules, [], "falco_rules")[3]
         assert len(problems) == 1 and fragments[0] in problems[0], (case, problems)
